@@ -1,0 +1,61 @@
+import type { GenerationEvent, GenerationRequest } from "../core/types.js";
+
+/** Static description of one replica: where it runs and what it costs. */
+export interface ReplicaInfo {
+  /** Unique replica id, e.g. `llama-8b-h100/0`. */
+  id: string;
+  /** Deployment (pool) the replica belongs to. */
+  deployment: string;
+  /** Model id served. */
+  model: string;
+  provider: string;
+  region: string;
+  /** Accelerator type, e.g. `H100-SXM-80GB`; `external` for HTTP upstreams. */
+  gpu: string;
+  /** Accelerators per replica (the tensor-parallel degree for simulated engines). */
+  gpuCount: number;
+  /** Price of one accelerator-hour in USD. */
+  pricePerGpuHourUsd: number;
+}
+
+/** A point-in-time view of a replica's load, for readiness, routing and gauges. */
+export interface ReplicaSnapshot {
+  ready: boolean;
+  /** Sequences being generated. */
+  running: number;
+  /** Sequences accepted but not yet scheduled. */
+  waiting: number;
+  /** Fraction of KV-cache blocks in use, 0..1 (0 when unknown). */
+  kvCacheUsage: number;
+}
+
+/** Cumulative engine counters (vLLM's vocabulary), for backends that can see inside their engine. */
+export interface BackendStats {
+  steps: number;
+  /** Milliseconds spent running engine steps since start. */
+  busyMs: number;
+  preemptions: number;
+  /** Prompt tokens looked up in the prefix cache. */
+  prefixCacheQueries: number;
+  /** Prompt tokens found there. */
+  prefixCacheHits: number;
+  promptTokensComputed: number;
+  generationTokens: number;
+}
+
+/**
+ * A model server. Implementations: the simulated GPU engine and (later) OpenAI-compatible HTTP upstreams.
+ * The core never branches on which kind it has.
+ */
+export interface Backend {
+  readonly replica: ReplicaInfo;
+  /**
+   * Starts a generation. Events: `token`* then one `done`; failures throw a GatewayError from the iterator.
+   * Aborting the signal frees the request's queue slot and batch seat.
+   */
+  generate(request: GenerationRequest, signal: AbortSignal): AsyncIterable<GenerationEvent>;
+  snapshot(): ReplicaSnapshot;
+  /** Cumulative engine counters, when the backend has them (simulated engines do; HTTP upstreams do not). */
+  stats?(): BackendStats;
+  close(): Promise<void>;
+}

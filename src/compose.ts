@@ -1,0 +1,55 @@
+import type { Logger } from "pino";
+import { createBackends } from "./backends/registry.js";
+import { servedContextLength } from "./config/catalogs.js";
+import type { Config } from "./config/schema.js";
+import type { Clock } from "./core/clock.js";
+import { Gateway } from "./core/gateway.js";
+import { createCl100kTokenizer } from "./core/tokenizer.js";
+import { createApp } from "./http/app.js";
+import { createMetrics, type Metrics } from "./metrics/metrics.js";
+
+/**
+ * The composition root: turns a validated config into the running pieces. Tests and the simulator call it with
+ * a VirtualClock; the server calls it with the SystemClock.
+ */
+export interface Composed {
+  gateway: Gateway;
+  metrics: Metrics;
+  app: ReturnType<typeof createApp>;
+}
+
+export interface ComposeOptions {
+  config: Config;
+  clock: Clock;
+  logger: Logger;
+  /** Collect Node.js process metrics (off in unit tests to keep scrapes small). */
+  processMetrics?: boolean;
+  isDraining?: () => boolean;
+}
+
+export function compose(options: ComposeOptions): Composed {
+  const { config, clock, logger } = options;
+  const backends = createBackends({ config, clock });
+  let gateway: Gateway | undefined;
+  const metrics = createMetrics({
+    processMetrics: options.processMetrics ?? true,
+    replicaSamples: () => gateway?.replicaSamples() ?? [],
+  });
+  gateway = new Gateway({
+    models: config.models.map((m) => ({ id: m.id, ownedBy: m.ownedBy, contextLength: servedContextLength(config, m.id) })),
+    backends,
+    clock,
+    tokenizer: createCl100kTokenizer(),
+    metrics,
+    logger,
+  });
+  const app = createApp({
+    gateway,
+    metrics,
+    logger,
+    clock,
+    bodyLimitBytes: config.server.bodyLimitBytes,
+    ...(options.isDraining && { isDraining: options.isDraining }),
+  });
+  return { gateway, metrics, app };
+}

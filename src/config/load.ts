@@ -1,0 +1,117 @@
+import { readFileSync } from "node:fs";
+import { parse as parseYaml, YAMLParseError } from "yaml";
+import type { z } from "zod";
+import { HARDWARE_CATALOG } from "./catalog/hardware.js";
+import { MODEL_CATALOG } from "./catalog/models.js";
+import { type Config, configSchema } from "./schema.js";
+
+/** A configuration that cannot be used; `problems` has one line per bad field. */
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+
+  constructor(source: string, problems: readonly string[]) {
+    super(`invalid configuration in ${source}:\n${problems.map((p) => `  ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+    this.problems = problems;
+  }
+}
+
+export interface LoadConfigOptions {
+  /** Path of the YAML file. */
+  file: string;
+  /** Environment to read overrides from (only PORT and HOST); the caller passes process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Command-line overrides; they win over the environment and the file. */
+  overrides?: { port?: number; host?: string };
+}
+
+/** Reads, overrides, validates and freezes the configuration. Throws ConfigError on any problem. */
+export function loadConfig(options: LoadConfigOptions): Config {
+  let text: string;
+  try {
+    text = readFileSync(options.file, "utf8");
+  } catch (error) {
+    throw new ConfigError(options.file, [`cannot read file: ${(error as Error).message}`]);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (error) {
+    const where = error instanceof YAMLParseError && error.linePos ? ` (line ${error.linePos[0].line})` : "";
+    throw new ConfigError(options.file, [`not valid YAML${where}: ${(error as Error).message.split("\n")[0]}`]);
+  }
+  return parseConfig(applyOverrides(raw, options), options.file);
+}
+
+/** Validates an already-parsed object (a YAML document or a test's literal). */
+export function parseConfig(raw: unknown, source = "config"): Config {
+  const result = configSchema.safeParse(raw ?? {});
+  if (!result.success) throw new ConfigError(source, formatIssues(result.error.issues));
+  const problems = crossCheck(result.data);
+  if (problems.length > 0) throw new ConfigError(source, problems);
+  return deepFreeze(result.data);
+}
+
+function applyOverrides(raw: unknown, options: LoadConfigOptions): unknown {
+  const doc = (typeof raw === "object" && raw !== null ? { ...raw } : {}) as Record<string, unknown>;
+  const server = { ...((doc["server"] as Record<string, unknown> | undefined) ?? {}) };
+  const envPort = options.env?.["PORT"];
+  if (envPort !== undefined && envPort !== "") server["port"] = Number(envPort);
+  const envHost = options.env?.["HOST"];
+  if (envHost !== undefined && envHost !== "") server["host"] = envHost;
+  if (options.overrides?.port !== undefined) server["port"] = options.overrides.port;
+  if (options.overrides?.host !== undefined) server["host"] = options.overrides.host;
+  doc["server"] = server;
+  return doc;
+}
+
+function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
+  return issues.map((issue) => {
+    const path = issue.path.length > 0 ? issue.path.map(String).join(".") : "(root)";
+    return `${path}: ${issue.message}`;
+  });
+}
+
+/** Checks that need the whole document: unique names and references between sections and to the catalogs. */
+function crossCheck(config: Config): string[] {
+  const problems: string[] = [];
+  const hardware = new Set([...Object.keys(HARDWARE_CATALOG), ...Object.keys(config.catalog.hardware)]);
+  const profiles = new Set([...Object.keys(MODEL_CATALOG), ...Object.keys(config.catalog.models)]);
+  const modelIds = new Map<string, number>();
+  config.models.forEach((model, i) => {
+    if (modelIds.has(model.id)) problems.push(`models.${i}.id: duplicate model id "${model.id}"`);
+    modelIds.set(model.id, i);
+    if (!profiles.has(model.profile)) {
+      problems.push(`models.${i}.profile: unknown model profile "${model.profile}" (known: ${[...profiles].join(", ")})`);
+    }
+  });
+  const served = new Set<string>();
+  const deploymentNames = new Set<string>();
+  config.deployments.forEach((deployment, i) => {
+    if (deploymentNames.has(deployment.name)) {
+      problems.push(`deployments.${i}.name: duplicate deployment name "${deployment.name}"`);
+    }
+    deploymentNames.add(deployment.name);
+    if (!modelIds.has(deployment.model)) {
+      problems.push(`deployments.${i}.model: no model with id "${deployment.model}" in models`);
+    }
+    served.add(deployment.model);
+    if (deployment.backend.type === "simulated" && !hardware.has(deployment.backend.hardware)) {
+      problems.push(
+        `deployments.${i}.backend.hardware: unknown hardware "${deployment.backend.hardware}" (known: ${[...hardware].join(", ")})`,
+      );
+    }
+  });
+  config.models.forEach((model, i) => {
+    if (!served.has(model.id)) problems.push(`models.${i}: no deployment serves model "${model.id}"`);
+  });
+  return problems;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

@@ -1,0 +1,194 @@
+import { z } from "zod";
+
+/**
+ * The whole configuration as one zod schema. Types come from z.infer; every default lives here, so the YAML
+ * files only say what differs. Parsed once at start-up (see load.ts), every bad field reported at once, then frozen.
+ */
+
+const positiveInt = z.number().int().positive();
+const fraction = z.number().min(0).max(1);
+
+/** Continuous-batching scheduler limits (vLLM's names in parentheses). */
+export const engineSchema = z
+  .object({
+    /** Most sequences in one batch (max_num_seqs). vLLM's default is 256. */
+    maxNumSeqs: positiveInt.default(256),
+    /** Token budget of one step, prefill chunks plus decodes (max_num_batched_tokens). */
+    maxNumBatchedTokens: positiveInt.default(8192),
+    /** Tokens per KV block (block_size); vLLM uses 16. */
+    blockSize: positiveInt.default(16),
+    /** Share of GPU memory the engine may use for weights, activations and KV (gpu_memory_utilization). */
+    gpuMemoryUtilization: z.number().gt(0).max(1).default(0.9),
+    /** Memory held back for activations and CUDA graphs, per GPU, in bytes. */
+    activationReserveBytes: z.number().int().nonnegative().default(2_000_000_000),
+    /** Keep full KV blocks keyed by prompt prefix for reuse (enable_prefix_caching). */
+    prefixCaching: z.boolean().default(true),
+  })
+  .strict();
+
+/** Achieved fractions of the roofline; see ../shared/reference/serving.md for the published ranges. */
+const efficiencyFields = z
+  .object({
+    /** Model bandwidth utilisation of decode steps (published: 0.5-0.6). */
+    mbu: z.number().gt(0).max(1).default(0.6),
+    /** Model FLOP/s utilisation for a step of few tokens (published: about 0.35 for short prompts). */
+    mfuMin: z.number().gt(0).max(1).default(0.35),
+    /** MFU once a step holds mfuRampTokens or more (published: 0.45-0.7 for 2k-token prompts). */
+    mfuMax: z.number().gt(0).max(1).default(0.6),
+    mfuRampTokens: positiveInt.default(2048),
+    /** Host time per step: scheduling, sampling, detokenising (about 1 ms for 8B-class models). */
+    stepOverheadMs: z.number().nonnegative().default(1),
+  })
+  .strict();
+
+export const efficiencySchema = efficiencyFields.refine((e) => e.mfuMin <= e.mfuMax, {
+  message: "mfuMin must not exceed mfuMax",
+  path: ["mfuMin"],
+});
+
+/** Output length model: log-normal around a median, capped by max_tokens. */
+export const outputSchema = z
+  .object({
+    /** Median completion length in tokens when max_tokens does not cut it short. */
+    lengthMedian: z.number().positive().default(200),
+    /** Sigma of the underlying normal; 0.8 gives a p90/p50 ratio of about 2.8. */
+    lengthSigma: z.number().nonnegative().default(0.8),
+  })
+  .strict();
+
+export const faultsSchema = z
+  .object({
+    /** Probability that a request fails before its first token with a retryable backend error. */
+    errorRate: fraction.default(0),
+    /** Multiplies every step time (a slow or throttled replica). */
+    latencyMultiplier: z.number().positive().default(1),
+    /** Accept requests but never produce a token (a hung replica that still looks alive). */
+    hang: z.boolean().default(false),
+    /** Windows, relative to the replica's start, when the replica is down. */
+    outages: z
+      .array(z.object({ startMs: z.number().nonnegative(), durationMs: z.number().positive() }).strict())
+      .default([]),
+  })
+  .strict();
+
+const simulatedBackendSchema = z
+  .object({
+    type: z.literal("simulated"),
+    /** Key in the hardware catalog (built-in or catalog.hardware). */
+    hardware: z.string().min(1),
+    /** GPUs per replica; weights, KV and compute are split across them. */
+    tensorParallel: positiveInt.default(1),
+    precision: z.enum(["bf16", "fp8", "int4"]).default("bf16"),
+    kvCacheDtype: z.enum(["bf16", "fp8"]).default("bf16"),
+    /** Overrides the catalog's price of one GPU-hour. */
+    pricePerGpuHourUsd: z.number().nonnegative().optional(),
+    engine: engineSchema.partial().default({}),
+    efficiency: efficiencyFields.partial().default({}),
+    output: outputSchema.partial().default({}),
+    faults: faultsSchema.default({ errorRate: 0, latencyMultiplier: 1, hang: false, outages: [] }),
+  })
+  .strict();
+
+export const backendSchema = z.discriminatedUnion("type", [simulatedBackendSchema]);
+
+export const deploymentSchema = z
+  .object({
+    /** Unique deployment (pool) name; a label value in metrics. */
+    name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "use 1-64 letters, digits, dot, dash or underscore"),
+    /** Model id (from `models`) this deployment serves. */
+    model: z.string().min(1),
+    provider: z.string().min(1).default("simulated"),
+    region: z.string().min(1).default("local"),
+    replicas: positiveInt.max(1024).default(1),
+    backend: backendSchema,
+  })
+  .strict();
+
+export const modelSchema = z
+  .object({
+    /** The id clients send as `model`. */
+    id: z.string().regex(/^[A-Za-z0-9._:/-]{1,128}$/, "use 1-128 letters, digits or . _ : / -"),
+    /** Key in the model catalog (built-in or catalog.models). */
+    profile: z.string().min(1),
+    /** Overrides the catalog's context length (max_model_len). */
+    contextLength: positiveInt.optional(),
+    /** `owned_by` in /v1/models. */
+    ownedBy: z.string().default("tollgate"),
+  })
+  .strict();
+
+const hardwareEntrySchema = z
+  .object({
+    memoryBytes: z.number().positive(),
+    memoryBandwidthBytesPerS: z.number().positive(),
+    peakFlops: z.object({ bf16: z.number().positive(), fp8: z.number().positive().optional() }).strict(),
+    pricePerGpuHourUsd: z.number().nonnegative(),
+    source: z.string().default("config"),
+  })
+  .strict();
+
+const modelEntrySchema = z
+  .object({
+    parameters: z.number().positive(),
+    layers: positiveInt,
+    queryHeads: positiveInt,
+    kvHeads: positiveInt,
+    headDim: positiveInt,
+    contextLength: positiveInt,
+    slidingWindow: positiveInt.optional(),
+    source: z.string().default("config"),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    server: z
+      .object({
+        host: z.string().default("127.0.0.1"),
+        port: z.number().int().min(0).max(65535).default(8080),
+        /** Largest request body accepted; larger bodies get 413. */
+        bodyLimitBytes: positiveInt.default(1_048_576),
+        /** On SIGTERM: stop accepting, let in-flight requests finish for at most this long, then exit. */
+        shutdownGraceMs: z.number().int().nonnegative().default(10_000),
+      })
+      .strict()
+      .default({ host: "127.0.0.1", port: 8080, bodyLimitBytes: 1_048_576, shutdownGraceMs: 10_000 }),
+    log: z
+      .object({ level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info") })
+      .strict()
+      .default({ level: "info" }),
+    /** Seed for every stochastic choice of the simulated backends (faults, output lengths, text). */
+    seed: z.number().int().default(42),
+    tokenizer: z.enum(["cl100k_base"]).default("cl100k_base"),
+    catalog: z
+      .object({
+        hardware: z.record(z.string(), hardwareEntrySchema).default({}),
+        models: z.record(z.string(), modelEntrySchema).default({}),
+      })
+      .strict()
+      .default({ hardware: {}, models: {} }),
+    /** Engine defaults for every simulated deployment; a deployment's own values win. */
+    defaults: z
+      .object({
+        engine: engineSchema.default(engineSchema.parse({})),
+        efficiency: efficiencySchema.default(efficiencySchema.parse({})),
+        output: outputSchema.default(outputSchema.parse({})),
+      })
+      .strict()
+      .default({
+        engine: engineSchema.parse({}),
+        efficiency: efficiencySchema.parse({}),
+        output: outputSchema.parse({}),
+      }),
+    models: z.array(modelSchema).min(1, "declare at least one model"),
+    deployments: z.array(deploymentSchema).min(1, "declare at least one deployment"),
+  })
+  .strict();
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type Config = z.infer<typeof configSchema>;
+export type DeploymentConfig = z.infer<typeof deploymentSchema>;
+export type ModelConfig = z.infer<typeof modelSchema>;
+export type SimulatedBackendConfig = z.infer<typeof simulatedBackendSchema>;
+export type HardwareEntry = z.infer<typeof hardwareEntrySchema>;
+export type ModelEntry = z.infer<typeof modelEntrySchema>;

@@ -1,0 +1,57 @@
+/**
+ * The error catalogue: every failure the gateway reports has a code here with its HTTP status and its
+ * OpenAI error `type`. Stages throw {@link GatewayError}; the HTTP layer turns it into an OpenAI error body.
+ */
+export const ERROR_CATALOGUE = {
+  invalid_json: { status: 400, type: "invalid_request_error" },
+  invalid_request: { status: 400, type: "invalid_request_error" },
+  context_length_exceeded: { status: 400, type: "invalid_request_error" },
+  unsupported_parameter: { status: 400, type: "invalid_request_error" },
+  model_not_found: { status: 404, type: "invalid_request_error" },
+  not_found: { status: 404, type: "invalid_request_error" },
+  method_not_allowed: { status: 405, type: "invalid_request_error" },
+  request_too_large: { status: 413, type: "invalid_request_error" },
+  unsupported_media_type: { status: 415, type: "invalid_request_error" },
+  rate_limit_exceeded: { status: 429, type: "rate_limit_error" },
+  internal_error: { status: 500, type: "server_error" },
+  backend_error: { status: 502, type: "server_error" },
+  replica_unavailable: { status: 503, type: "server_error" },
+  service_unavailable: { status: 503, type: "server_error" },
+  timeout: { status: 504, type: "server_error" },
+} as const satisfies Record<string, { status: number; type: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export interface GatewayErrorOptions {
+  /** The request field at fault, in OpenAI's `param` sense (e.g. `messages`, `max_tokens`). */
+  param?: string | null;
+  /** True when retrying the same request elsewhere may succeed (connection errors, 5xx, overload). */
+  retryable?: boolean;
+  /** Seconds the client should wait before retrying (sent as `Retry-After`). */
+  retryAfterSeconds?: number;
+  cause?: unknown;
+}
+
+export class GatewayError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly type: string;
+  readonly param: string | null;
+  readonly retryable: boolean;
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(code: ErrorCode, message: string, options: GatewayErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "GatewayError";
+    this.code = code;
+    this.status = ERROR_CATALOGUE[code].status;
+    this.type = ERROR_CATALOGUE[code].type;
+    this.param = options.param ?? null;
+    this.retryable = options.retryable ?? this.status >= 500;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+}
+
+export function isGatewayError(error: unknown): error is GatewayError {
+  return error instanceof GatewayError;
+}

@@ -1,0 +1,45 @@
+import * as cl100k from "gpt-tokenizer/encoding/cl100k_base";
+import type { ChatMessage } from "./types.js";
+
+/**
+ * Token counting for prompts and completions. One encoding serves every model: cl100k_base (GPT-3.5/4's BPE).
+ * Llama 3's tokenizer is a 128k-entry BPE whose first 100k merges come from cl100k (Meta, Llama 3 model card),
+ * so counts on English text are close; the README states this approximation.
+ */
+export interface Tokenizer {
+  readonly name: string;
+  /** Token ids of plain text; special-token markers inside user text are encoded as ordinary text. */
+  encode(text: string): number[];
+  /** Prompt tokens of a chat conversation, including the template's framing tokens. */
+  encodeChat(messages: readonly ChatMessage[]): { text: string; tokens: number[] };
+}
+
+/** Treat `<|endoftext|>` and friends in user text as plain characters, never as control tokens. */
+const PLAIN_TEXT = { disallowedSpecial: new Set<string>() };
+
+/**
+ * cl100k_base with ChatML framing, the template OpenAI documents for cl100k chat models:
+ * `<|im_start|>{role}\n{content}<|im_end|>\n` per message, then `<|im_start|>assistant\n` to prime the reply.
+ */
+export function createCl100kTokenizer(): Tokenizer {
+  const imStart = cl100k.encode(cl100k.ImStart, { allowedSpecial: new Set([cl100k.ImStart]) });
+  const imEnd = cl100k.encode(cl100k.ImEnd, { allowedSpecial: new Set([cl100k.ImEnd]) });
+  const newline = cl100k.encode("\n");
+  return {
+    name: "cl100k_base",
+    encode: (text) => cl100k.encode(text, PLAIN_TEXT),
+    encodeChat(messages) {
+      const tokens: number[] = [];
+      let text = "";
+      for (const message of messages) {
+        const header = message.name ? `${message.role} name=${message.name}\n` : `${message.role}\n`;
+        tokens.push(...imStart, ...cl100k.encode(header, PLAIN_TEXT));
+        tokens.push(...cl100k.encode(message.content, PLAIN_TEXT), ...imEnd, ...newline);
+        text += `${cl100k.ImStart}${header}${message.content}${cl100k.ImEnd}\n`;
+      }
+      tokens.push(...imStart, ...cl100k.encode("assistant\n", PLAIN_TEXT));
+      text += `${cl100k.ImStart}assistant\n`;
+      return { text, tokens };
+    },
+  };
+}

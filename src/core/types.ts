@@ -1,0 +1,78 @@
+/**
+ * Shared types of the serving core: what a generation request is, and the events a generation yields.
+ * A generation is an AsyncIterable<GenerationEvent>: zero or more `token` events, then exactly one `done`
+ * (or the iterator throws a GatewayError). Non-streaming responses collect the events; the cache replays them.
+ */
+
+export type FinishReason = "stop" | "length";
+
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+  /** Prompt tokens whose KV was found in the replica's prefix cache (OpenAI: prompt_tokens_details.cached_tokens). */
+  cachedPromptTokens: number;
+}
+
+export interface GenerationTimings {
+  /** Clock time the request reached the backend. */
+  arrivalMs: number;
+  /** Clock time the engine first scheduled it (end of queueing). */
+  scheduledMs: number;
+  firstTokenMs: number;
+  endMs: number;
+  /** Times the engine preempted this sequence (its KV was dropped and recomputed). */
+  preemptions: number;
+}
+
+export interface TokenEvent {
+  type: "token";
+  /** Text delta; may be empty when the text is held back (a partial stop sequence). */
+  text: string;
+  /** Tokens this event stands for (usually 1). */
+  tokens: number;
+  /** Clock time the token(s) became available. */
+  atMs: number;
+}
+
+export interface DoneEvent {
+  type: "done";
+  finishReason: FinishReason;
+  usage: Usage;
+  timings: GenerationTimings;
+  /** Accelerator-seconds spent on this sequence: its share of every step it took part in x GPUs per replica. */
+  gpuSeconds: number;
+  /** The replica that served it. */
+  replicaId: string;
+}
+
+export type GenerationEvent = TokenEvent | DoneEvent;
+
+export type RequestKind = "chat" | "completion";
+
+export interface ChatMessage {
+  role: "system" | "developer" | "user" | "assistant" | "tool";
+  content: string;
+  name?: string;
+}
+
+export interface GenerationRequest {
+  /** Gateway request id (also sent back as x-request-id). */
+  id: string;
+  /** The model id the backend serves (after alias resolution). */
+  model: string;
+  kind: RequestKind;
+  /** Chat requests: the messages as received (content flattened to text). */
+  messages?: readonly ChatMessage[];
+  /** The prompt as the model sees it (chat template applied for chat requests). */
+  promptText: string;
+  /** Token ids of promptText, from the gateway's tokenizer. */
+  promptTokens: readonly number[];
+  /** Upper bound on completion tokens. */
+  maxTokens: number;
+  stop: readonly string[];
+  temperature: number;
+  topP: number;
+  seed?: number;
+  /** Clock time the gateway received the request. */
+  arrivalMs: number;
+}

@@ -1,0 +1,97 @@
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { requestId } from "hono/request-id";
+import type { Logger } from "pino";
+import { errorBody, toGatewayError } from "../api/errors.js";
+import type { Clock } from "../core/clock.js";
+import { GatewayError } from "../core/errors.js";
+import type { Gateway } from "../core/gateway.js";
+import type { Metrics } from "../metrics/metrics.js";
+import type { AppEnv } from "./env.js";
+import { chatRoutes } from "./routes/chat.js";
+import { completionRoutes } from "./routes/completions.js";
+import { modelRoutes } from "./routes/models.js";
+
+export interface AppDeps {
+  gateway: Gateway;
+  metrics: Metrics;
+  logger: Logger;
+  clock: Clock;
+  /** Largest accepted request body in bytes (413 above). */
+  bodyLimitBytes: number;
+  /** True while the server drains for shutdown: /readyz turns 503 so load balancers stop sending. */
+  isDraining?: () => boolean;
+}
+
+/** Paths the API serves, with the methods each allows (anything else on them is a 405). */
+const ALLOWED_METHODS: ReadonlyArray<[path: string, allow: string]> = [
+  ["/v1/chat/completions", "POST"],
+  ["/v1/completions", "POST"],
+  ["/v1/models", "GET"],
+  ["/v1/models/*", "GET"],
+  ["/healthz", "GET"],
+  ["/readyz", "GET"],
+  ["/metrics", "GET"],
+];
+
+/** Builds the Hono app. No side effects: listening, signals and the environment belong to server.ts. */
+export function createApp(deps: AppDeps): Hono<AppEnv> {
+  const { gateway, metrics, logger } = deps;
+  const app = new Hono<AppEnv>();
+
+  app.use(requestId({ limitLength: 128, generator: () => `req_${crypto.randomUUID().replaceAll("-", "")}` }));
+  app.use(async (c, next) => {
+    c.set("endpoint", "other");
+    c.set("model", "");
+    c.set("logger", logger);
+    await next();
+    metrics.requests.inc({ endpoint: c.get("endpoint"), model: c.get("model"), status: String(c.res.status) });
+  });
+  app.use(
+    "/v1/*",
+    bodyLimit({
+      maxSize: deps.bodyLimitBytes,
+      onError: () => {
+        throw new GatewayError(
+          "request_too_large",
+          `The request body exceeds the limit of ${deps.bodyLimitBytes} bytes.`,
+        );
+      },
+    }),
+  );
+
+  const routeDeps = { gateway, clock: deps.clock };
+  chatRoutes(app, routeDeps);
+  completionRoutes(app, routeDeps);
+  modelRoutes(app, routeDeps);
+
+  app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.get("/readyz", (c) => {
+    if (deps.isDraining?.()) return c.json({ status: "draining" }, 503);
+    return gateway.isReady() ? c.json({ status: "ready" }) : c.json({ status: "unavailable" }, 503);
+  });
+  app.get("/metrics", async (c) => {
+    const body = await metrics.registry.metrics();
+    return c.body(body, 200, { "Content-Type": metrics.registry.contentType });
+  });
+
+  for (const [path, allow] of ALLOWED_METHODS) {
+    app.all(path, (c) => {
+      c.header("Allow", allow);
+      throw new GatewayError("method_not_allowed", `Method ${c.req.method} is not allowed on ${c.req.path}; use ${allow}.`);
+    });
+  }
+  app.notFound((c) => {
+    const error = new GatewayError("not_found", `Unknown request URL: ${c.req.method} ${c.req.path}.`);
+    return c.json(errorBody(error), 404);
+  });
+  app.onError((error, c) => {
+    const gatewayError = toGatewayError(error, c.get("requestId"));
+    const log = c.get("logger") ?? logger;
+    if (gatewayError.status >= 500) log.error({ err: error, requestId: c.get("requestId") }, gatewayError.message);
+    else log.info({ requestId: c.get("requestId"), code: gatewayError.code }, gatewayError.message);
+    if (gatewayError.retryAfterSeconds !== undefined) c.header("Retry-After", String(gatewayError.retryAfterSeconds));
+    return c.json(errorBody(gatewayError), gatewayError.status as 400);
+  });
+  return app;
+}

@@ -1,0 +1,124 @@
+import type { Context } from "hono";
+import { stream } from "hono/streaming";
+import { errorBody, toGatewayError } from "../api/errors.js";
+import { addUsage } from "../api/responses.js";
+import { SSE_DONE, sseData } from "../api/sse.js";
+import type { GatewayEvent, ServedDoneEvent } from "../core/gateway.js";
+import { mergeIndexed } from "../core/merge.js";
+import type { FinishReason, Usage } from "../core/types.js";
+import type { AppEnv } from "./env.js";
+
+/**
+ * Turns generations into HTTP responses, once for both endpoints: JSON after collecting every event, or an SSE
+ * stream. The endpoint supplies only its chunk shapes (StreamFormat).
+ */
+
+export interface StreamFormat {
+  /** Chunks sent before the first delta (chat: the assistant role chunk). */
+  opening(): unknown[];
+  delta(index: number, text: string): unknown;
+  finish(index: number, reason: FinishReason): unknown;
+  /** The final usage chunk, sent only when the client asked for it. */
+  usage(usage: Usage): unknown;
+}
+
+export interface CollectedChoice {
+  index: number;
+  text: string;
+  finishReason: FinishReason;
+  done: ServedDoneEvent;
+}
+
+export interface Collected {
+  choices: CollectedChoice[];
+  usage: Usage;
+  costUsd: number;
+}
+
+const ZERO_USAGE: Usage = { promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0 };
+
+/** Runs the generations to completion and gathers text, finish reasons, usage and cost. */
+export async function collect(generations: readonly AsyncIterable<GatewayEvent>[]): Promise<Collected> {
+  const texts = generations.map(() => "");
+  const dones: (ServedDoneEvent | undefined)[] = generations.map(() => undefined);
+  for await (const { index, item } of mergeIndexed(generations)) {
+    if (item.type === "token") texts[index] += item.text;
+    else dones[index] = item;
+  }
+  const choices = dones.map((done, index) => {
+    if (done === undefined) throw new Error(`generation ${index} ended without a done event`);
+    return { index, text: texts[index] ?? "", finishReason: done.finishReason, done };
+  });
+  return {
+    choices,
+    usage: choices.reduce((u, c) => addUsage(u, c.done.usage), ZERO_USAGE),
+    costUsd: choices.reduce((sum, c) => sum + c.done.costUsd, 0),
+  };
+}
+
+/** Headers that tell the client where its request ran and what it cost. */
+export function servedHeaders(collected: Collected): Record<string, string> {
+  const first = collected.choices[0]?.done;
+  if (first === undefined) return {};
+  return {
+    "x-tollgate-deployment": first.deployment,
+    "x-tollgate-replica": first.replicaId,
+    "x-tollgate-cost-usd": collected.costUsd.toPrecision(6),
+  };
+}
+
+/**
+ * Streams the generations as SSE. The first event is awaited before the 200 and the headers go out, so a
+ * failure before the first token is still an ordinary HTTP error; a failure after it becomes an `error` event
+ * (what OpenAI sends) and the stream ends without `[DONE]`.
+ */
+export async function streamResponse(
+  c: Context<AppEnv>,
+  options: {
+    generations: readonly AsyncIterable<GatewayEvent>[];
+    format: StreamFormat;
+    includeUsage: boolean;
+    abort: AbortController;
+  },
+): Promise<Response> {
+  const { format, includeUsage, abort } = options;
+  const events = mergeIndexed(options.generations);
+  const first = await events.next();
+
+  c.header("Content-Type", "text/event-stream; charset=utf-8");
+  c.header("Cache-Control", "no-cache");
+  c.header("X-Accel-Buffering", "no");
+  return stream(c, async (out) => {
+    out.onAbort(() => abort.abort(new Error("client disconnected")));
+    let usage = ZERO_USAGE;
+    let pending = "";
+    for (const chunk of format.opening()) pending += sseData(chunk);
+    try {
+      let next = first;
+      while (!next.done) {
+        const { index, item } = next.value;
+        if (item.type === "token") {
+          if (item.text !== "") pending += sseData(format.delta(index, item.text));
+        } else {
+          usage = addUsage(usage, item.usage);
+          pending += sseData(format.finish(index, item.finishReason));
+        }
+        if (pending !== "") {
+          await out.write(pending);
+          pending = "";
+        }
+        if (out.aborted) return;
+        next = await events.next();
+      }
+      if (includeUsage) pending += sseData(format.usage(usage));
+      await out.write(pending + SSE_DONE);
+    } catch (error) {
+      if (abort.signal.aborted) return;
+      const gatewayError = toGatewayError(error, c.get("requestId"));
+      c.get("logger").error({ err: error, requestId: c.get("requestId") }, "generation failed mid-stream");
+      await out.write(pending + sseData(errorBody(gatewayError)));
+    } finally {
+      await events.return(undefined);
+    }
+  });
+}

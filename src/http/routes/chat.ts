@@ -1,0 +1,39 @@
+import type { Hono } from "hono";
+import { chatCompletionRequestSchema, chatMessages, samplingParams, validateBody } from "../../api/requests.js";
+import { chatChunk, chatCompletion, chatUsageChunk, type ResponseMeta } from "../../api/responses.js";
+import { readJson } from "../body.js";
+import type { AppEnv, RouteDeps } from "../env.js";
+import { collect, servedHeaders, streamResponse } from "../generation-response.js";
+import { linkAbort } from "./abort.js";
+
+export function chatRoutes(app: Hono<AppEnv>, { gateway, clock }: RouteDeps): void {
+  app.post("/v1/chat/completions", async (c) => {
+    c.set("endpoint", "chat_completions");
+    const body = validateBody(chatCompletionRequestSchema, await readJson(c));
+    const sampling = samplingParams(body, body.max_completion_tokens);
+    const requestId = c.get("requestId");
+    const request = gateway.prepare({ kind: "chat", requestId, model: sampling.model, messages: chatMessages(body), sampling });
+    c.set("model", request.model);
+    const abort = linkAbort(c.req.raw.signal);
+    const meta: ResponseMeta = { id: `chatcmpl-${requestId}`, created: Math.floor(clock.epochMs() / 1000), model: request.model };
+    const generation = gateway.generate(request, abort.signal);
+
+    if (sampling.stream) {
+      const options = { includeUsage: sampling.includeUsage };
+      return streamResponse(c, {
+        generations: [generation],
+        includeUsage: sampling.includeUsage,
+        abort,
+        format: {
+          opening: () => [chatChunk(meta, { role: "assistant", content: "" }, null, options)],
+          delta: (_i, text) => chatChunk(meta, { content: text }, null, options),
+          finish: (_i, reason) => chatChunk(meta, {}, reason, options),
+          usage: (usage) => chatUsageChunk(meta, usage),
+        },
+      });
+    }
+    const collected = await collect([generation]);
+    const choice = collected.choices[0]!;
+    return c.json(chatCompletion(meta, choice.text, choice.finishReason, collected.usage), 200, servedHeaders(collected));
+  });
+}

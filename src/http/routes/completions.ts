@@ -1,0 +1,62 @@
+import type { Hono } from "hono";
+import { completionRequestSchema, samplingParams, validateBody } from "../../api/requests.js";
+import {
+  completionChunk,
+  completionUsageChunk,
+  type ResponseMeta,
+  textCompletion,
+} from "../../api/responses.js";
+import { GatewayError } from "../../core/errors.js";
+import { readJson } from "../body.js";
+import type { AppEnv, RouteDeps } from "../env.js";
+import { collect, servedHeaders, streamResponse } from "../generation-response.js";
+import { linkAbort } from "./abort.js";
+
+export function completionRoutes(app: Hono<AppEnv>, { gateway, clock }: RouteDeps): void {
+  app.post("/v1/completions", async (c) => {
+    c.set("endpoint", "completions");
+    const body = validateBody(completionRequestSchema, await readJson(c));
+    if (body.echo) throw new GatewayError("unsupported_parameter", "echo is not supported.", { param: "echo" });
+    if (body.suffix) throw new GatewayError("unsupported_parameter", "suffix is not supported.", { param: "suffix" });
+    const sampling = samplingParams(body);
+    const requestId = c.get("requestId");
+    const prompts = typeof body.prompt === "string" ? [body.prompt] : body.prompt;
+    // Validate every prompt before starting any generation, so a bad one costs no GPU time.
+    const requests = prompts.map((prompt, i) =>
+      gateway.prepare({
+        kind: "completion",
+        requestId: prompts.length === 1 ? requestId : `${requestId}-${i}`,
+        model: sampling.model,
+        prompt,
+        sampling,
+      }),
+    );
+    const model = requests[0]!.model;
+    c.set("model", model);
+    const abort = linkAbort(c.req.raw.signal);
+    const meta: ResponseMeta = { id: `cmpl-${requestId}`, created: Math.floor(clock.epochMs() / 1000), model };
+    const generations = requests.map((r) => gateway.generate(r, abort.signal));
+
+    if (sampling.stream) {
+      const options = { includeUsage: sampling.includeUsage };
+      return streamResponse(c, {
+        generations,
+        includeUsage: sampling.includeUsage,
+        abort,
+        format: {
+          opening: () => [],
+          delta: (index, text) => completionChunk(meta, { index, text, finishReason: null }, options),
+          finish: (index, reason) => completionChunk(meta, { index, text: "", finishReason: reason }, options),
+          usage: (usage) => completionUsageChunk(meta, usage),
+        },
+      });
+    }
+    try {
+      const collected = await collect(generations);
+      return c.json(textCompletion(meta, collected.choices, collected.usage), 200, servedHeaders(collected));
+    } catch (error) {
+      abort.abort(error);
+      throw error;
+    }
+  });
+}
