@@ -13,5 +13,7 @@ const newest = (dir) =>
 const entry = "dist/main.js";
 if (!existsSync(entry) || newest("src") > statSync(entry).mtimeMs) {
   process.stderr.write("tollgate: building (tsc)...\n");
-  execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json"], { stdio: "inherit" });
+  execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json"], {
+    stdio: "inherit",
+  });
 }

@@ -36,7 +36,11 @@ export function compose(options: ComposeOptions): Composed {
     replicaSamples: () => gateway?.replicaSamples() ?? [],
   });
   gateway = new Gateway({
-    models: config.models.map((m) => ({ id: m.id, ownedBy: m.ownedBy, contextLength: servedContextLength(config, m.id) })),
+    models: config.models.map((m) => ({
+      id: m.id,
+      ownedBy: m.ownedBy,
+      contextLength: servedContextLength(config, m.id),
+    })),
     backends,
     clock,
     tokenizer: createCl100kTokenizer(),

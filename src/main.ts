@@ -47,7 +47,9 @@ async function main(argv: string[]): Promise<number> {
   }
   const port = parsed.values.port === undefined ? undefined : Number(parsed.values.port);
   if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
-    process.stderr.write(`tollgate: --port must be an integer from 0 to 65535, got "${parsed.values.port}"\n`);
+    process.stderr.write(
+      `tollgate: --port must be an integer from 0 to 65535, got "${parsed.values.port}"\n`,
+    );
     return 2;
   }
   return serveCommand({ configFile: parsed.values.config ?? DEFAULT_CONFIG, port, host: parsed.values.host });
@@ -66,7 +68,11 @@ function parseCli(argv: string[]) {
   });
 }
 
-async function serveCommand(options: { configFile: string; port: number | undefined; host: string | undefined }) {
+async function serveCommand(options: {
+  configFile: string;
+  port: number | undefined;
+  host: string | undefined;
+}) {
   let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig({
@@ -85,10 +91,24 @@ async function serveCommand(options: { configFile: string; port: number | undefi
   }
   const logger = pino({ level: config.log.level, base: { service: "tollgate" } });
   let draining = false;
-  const { gateway, app } = compose({ config, clock: new SystemClock(), logger, isDraining: () => draining });
+  let composed: ReturnType<typeof compose>;
+  try {
+    composed = compose({ config, clock: new SystemClock(), logger, isDraining: () => draining });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`tollgate: invalid configuration in ${options.configFile}\n`);
+    for (const problem of error.problems) process.stderr.write(`  ${problem}\n`);
+    return 2;
+  }
+  const { gateway, app } = composed;
   const server = await startServer(app, { port: config.server.port, host: config.server.host });
   logger.info(
-    { port: server.port, host: config.server.host, models: gateway.listModels().map((m) => m.id), config: options.configFile },
+    {
+      port: server.port,
+      host: config.server.host,
+      models: gateway.listModels().map((m) => m.id),
+      config: options.configFile,
+    },
     `tollgate listening on http://${config.server.host}:${server.port}`,
   );
 
@@ -96,7 +116,10 @@ async function serveCommand(options: { configFile: string; port: number | undefi
     const shutdown = async (signal: string) => {
       if (draining) return;
       draining = true;
-      logger.info({ signal, graceMs: config.server.shutdownGraceMs }, "shutting down: draining in-flight requests");
+      logger.info(
+        { signal, graceMs: config.server.shutdownGraceMs },
+        "shutting down: draining in-flight requests",
+      );
       await server.close(config.server.shutdownGraceMs);
       await gateway.close();
       logger.info("stopped");
@@ -112,7 +135,9 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    process.stderr.write(`tollgate: fatal: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `tollgate: fatal: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     process.exitCode = 1;
   },
 );

@@ -20,7 +20,10 @@ const message = z
   })
   .loose();
 
-const stop = z.union([z.string().min(1), z.array(z.string().min(1)).max(4)]).nullable().optional();
+const stop = z
+  .union([z.string().min(1), z.array(z.string().min(1)).max(4)])
+  .nullable()
+  .optional();
 
 const tokenLimit = z.number().int().positive().nullable().optional();
 
@@ -88,7 +91,8 @@ export function validateBody<T>(schema: z.ZodType<T>, body: unknown): T {
 
 function formatPath(path: readonly PropertyKey[]): string {
   let out = "";
-  for (const key of path) out += typeof key === "number" ? `[${key}]` : out === "" ? String(key) : `.${String(key)}`;
+  for (const key of path)
+    out += typeof key === "number" ? `[${key}]` : out === "" ? String(key) : `.${String(key)}`;
   return out || "body";
 }
 
@@ -122,6 +126,8 @@ export function chatMessages(body: ChatCompletionRequest): ChatMessage[] {
         : typeof m.content === "string"
           ? m.content
           : m.content.map((part) => part.text).join("");
-    return m.name === undefined ? { role: m.role, content: text } : { role: m.role, content: text, name: m.name };
+    return m.name === undefined
+      ? { role: m.role, content: text }
+      : { role: m.role, content: text, name: m.name };
   });
 }

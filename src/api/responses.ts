@@ -99,7 +99,12 @@ export function textCompletion(meta: ResponseMeta, choices: readonly CompletionC
     created: meta.created,
     model: meta.model,
     system_fingerprint: SYSTEM_FINGERPRINT,
-    choices: choices.map((c) => ({ index: c.index, text: c.text, logprobs: null, finish_reason: c.finishReason })),
+    choices: choices.map((c) => ({
+      index: c.index,
+      text: c.text,
+      logprobs: null,
+      finish_reason: c.finishReason,
+    })),
     usage: wireUsage(usage),
   };
 }

@@ -16,6 +16,11 @@ export interface ReplicaInfo {
   gpuCount: number;
   /** Price of one accelerator-hour in USD. */
   pricePerGpuHourUsd: number;
+  /**
+   * Longest prompt + completion the replica can hold, when it is less than the model's context window (a KV
+   * cache too small for the full context). The gateway serves the model with the smallest such window.
+   */
+  maxContextTokens?: number;
 }
 
 /** A point-in-time view of a replica's load, for readiness, routing and gauges. */

@@ -1,5 +1,6 @@
-import type { Clock } from "../core/clock.js";
+import { ConfigError } from "../config/load.js";
 import type { Config, DeploymentConfig } from "../config/schema.js";
+import type { Clock } from "../core/clock.js";
 import type { Backend } from "./backend.js";
 import { createSimulatedReplicas } from "./simulated/from-config.js";
 
@@ -17,7 +18,20 @@ const FACTORIES: Record<BackendType, Factory> = {
   simulated: createSimulatedReplicas,
 };
 
-/** Builds every replica of every deployment. */
+/**
+ * Builds every replica of every deployment. A deployment that cannot be built (say, weights that do not fit the
+ * GPU) is a configuration error, reported with every other one at once.
+ */
 export function createBackends(context: BackendContext): Backend[] {
-  return context.config.deployments.flatMap((deployment) => FACTORIES[deployment.backend.type](deployment, context));
+  const problems: string[] = [];
+  const backends = context.config.deployments.flatMap((deployment, i) => {
+    try {
+      return FACTORIES[deployment.backend.type](deployment, context);
+    } catch (error) {
+      problems.push(`deployments.${i} (${deployment.name}): ${(error as Error).message}`);
+      return [];
+    }
+  });
+  if (problems.length > 0) throw new ConfigError("config", problems);
+  return backends;
 }

@@ -38,7 +38,9 @@ export function loadConfig(options: LoadConfigOptions): Config {
     raw = parseYaml(text);
   } catch (error) {
     const where = error instanceof YAMLParseError && error.linePos ? ` (line ${error.linePos[0].line})` : "";
-    throw new ConfigError(options.file, [`not valid YAML${where}: ${(error as Error).message.split("\n")[0]}`]);
+    throw new ConfigError(options.file, [
+      `not valid YAML${where}: ${(error as Error).message.split("\n")[0]}`,
+    ]);
   }
   return parseConfig(applyOverrides(raw, options), options.file);
 }
@@ -82,7 +84,9 @@ function crossCheck(config: Config): string[] {
     if (modelIds.has(model.id)) problems.push(`models.${i}.id: duplicate model id "${model.id}"`);
     modelIds.set(model.id, i);
     if (!profiles.has(model.profile)) {
-      problems.push(`models.${i}.profile: unknown model profile "${model.profile}" (known: ${[...profiles].join(", ")})`);
+      problems.push(
+        `models.${i}.profile: unknown model profile "${model.profile}" (known: ${[...profiles].join(", ")})`,
+      );
     }
   });
   const served = new Set<string>();

@@ -8,22 +8,26 @@ import { z } from "zod";
 const positiveInt = z.number().int().positive();
 const fraction = z.number().min(0).max(1);
 
-/** Continuous-batching scheduler limits (vLLM's names in parentheses). */
+/**
+ * Continuous-batching scheduler limits (vLLM's names in parentheses). Fields left out take vLLM V1's defaults for
+ * the deployment's GPU (see defaultEngineSettings in backends/simulated/defaults.ts).
+ */
 export const engineSchema = z
   .object({
-    /** Most sequences in one batch (max_num_seqs). vLLM's default is 256. */
-    maxNumSeqs: positiveInt.default(256),
-    /** Token budget of one step, prefill chunks plus decodes (max_num_batched_tokens). */
-    maxNumBatchedTokens: positiveInt.default(8192),
+    /** Most sequences in one batch (max_num_seqs): 1024 on >= 70 GiB non-A100 GPUs, else 256. */
+    maxNumSeqs: positiveInt,
+    /** Token budget of one step, prefill chunks plus decodes (max_num_batched_tokens): 8192, else 2048. */
+    maxNumBatchedTokens: positiveInt,
     /** Tokens per KV block (block_size); vLLM uses 16. */
-    blockSize: positiveInt.default(16),
-    /** Share of GPU memory the engine may use for weights, activations and KV (gpu_memory_utilization). */
-    gpuMemoryUtilization: z.number().gt(0).max(1).default(0.9),
-    /** Memory held back for activations and CUDA graphs, per GPU, in bytes. */
-    activationReserveBytes: z.number().int().nonnegative().default(2_000_000_000),
-    /** Keep full KV blocks keyed by prompt prefix for reuse (enable_prefix_caching). */
-    prefixCaching: z.boolean().default(true),
+    blockSize: positiveInt,
+    /** Share of GPU memory the engine may use for weights, activations and KV (gpu_memory_utilization): 0.9. */
+    gpuMemoryUtilization: z.number().gt(0).max(1),
+    /** Memory held back per GPU for activations and CUDA graphs, in bytes: 2e9. */
+    activationReserveBytes: z.number().int().nonnegative(),
+    /** Keep full KV blocks keyed by prompt prefix for reuse (enable_prefix_caching): true. */
+    prefixCaching: z.boolean(),
   })
+  .partial()
   .strict();
 
 /** Achieved fractions of the roofline; see ../shared/reference/serving.md for the published ranges. */
@@ -82,7 +86,7 @@ const simulatedBackendSchema = z
     kvCacheDtype: z.enum(["bf16", "fp8"]).default("bf16"),
     /** Overrides the catalog's price of one GPU-hour. */
     pricePerGpuHourUsd: z.number().nonnegative().optional(),
-    engine: engineSchema.partial().default({}),
+    engine: engineSchema.default({}),
     efficiency: efficiencyFields.partial().default({}),
     output: outputSchema.partial().default({}),
     faults: faultsSchema.default({ errorRate: 0, latencyMultiplier: 1, hang: false, outages: [] }),
@@ -154,7 +158,9 @@ export const configSchema = z
       .strict()
       .default({ host: "127.0.0.1", port: 8080, bodyLimitBytes: 1_048_576, shutdownGraceMs: 10_000 }),
     log: z
-      .object({ level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info") })
+      .object({
+        level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+      })
       .strict()
       .default({ level: "info" }),
     /** Seed for every stochastic choice of the simulated backends (faults, output lengths, text). */
@@ -170,13 +176,13 @@ export const configSchema = z
     /** Engine defaults for every simulated deployment; a deployment's own values win. */
     defaults: z
       .object({
-        engine: engineSchema.default(engineSchema.parse({})),
+        engine: engineSchema.default({}),
         efficiency: efficiencySchema.default(efficiencySchema.parse({})),
         output: outputSchema.default(outputSchema.parse({})),
       })
       .strict()
       .default({
-        engine: engineSchema.parse({}),
+        engine: {},
         efficiency: efficiencySchema.parse({}),
         output: outputSchema.parse({}),
       }),

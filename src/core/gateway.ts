@@ -78,7 +78,8 @@ export class Gateway {
     for (const info of deps.models) this.#routes.set(info.id, { info, replicas: [], cursor: 0 });
     for (const backend of deps.backends) {
       const route = this.#routes.get(backend.replica.model);
-      if (route === undefined) throw new Error(`replica ${backend.replica.id} serves unknown model ${backend.replica.model}`);
+      if (route === undefined)
+        throw new Error(`replica ${backend.replica.id} serves unknown model ${backend.replica.model}`);
       route.replicas.push({ backend, outstanding: 0, tokens: new RateWindow({ clock: deps.clock }) });
     }
   }
@@ -107,7 +108,9 @@ export class Gateway {
   prepare(input: PrepareInput): GenerationRequest {
     const route = this.#routes.get(input.model);
     if (route === undefined) {
-      throw new GatewayError("model_not_found", `The model '${input.model}' does not exist.`, { param: "model" });
+      throw new GatewayError("model_not_found", `The model '${input.model}' does not exist.`, {
+        param: "model",
+      });
     }
     const { text, tokens } =
       input.kind === "chat"
@@ -149,7 +152,9 @@ export class Gateway {
   async *generate(request: GenerationRequest, signal: AbortSignal): AsyncGenerator<GatewayEvent> {
     const route = this.#routes.get(request.model);
     if (route === undefined) {
-      throw new GatewayError("model_not_found", `The model '${request.model}' does not exist.`, { param: "model" });
+      throw new GatewayError("model_not_found", `The model '${request.model}' does not exist.`, {
+        param: "model",
+      });
     }
     const replica = this.#pick(route);
     const { backend } = replica;
@@ -211,7 +216,10 @@ export class Gateway {
   }
 
   #pick(route: ModelRoute): ReplicaState {
-    const loads = route.replicas.map((r) => ({ ready: r.backend.snapshot().ready, outstanding: r.outstanding }));
+    const loads = route.replicas.map((r) => ({
+      ready: r.backend.snapshot().ready,
+      outstanding: r.outstanding,
+    }));
     const index = pickLeastOutstanding(loads, route.cursor);
     route.cursor = (route.cursor + 1) % Math.max(1, route.replicas.length);
     const replica = route.replicas[index];

@@ -45,7 +45,11 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     c.set("model", "");
     c.set("logger", logger);
     await next();
-    metrics.requests.inc({ endpoint: c.get("endpoint"), model: c.get("model"), status: String(c.res.status) });
+    metrics.requests.inc({
+      endpoint: c.get("endpoint"),
+      model: c.get("model"),
+      status: String(c.res.status),
+    });
   });
   app.use(
     "/v1/*",
@@ -78,7 +82,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   for (const [path, allow] of ALLOWED_METHODS) {
     app.all(path, (c) => {
       c.header("Allow", allow);
-      throw new GatewayError("method_not_allowed", `Method ${c.req.method} is not allowed on ${c.req.path}; use ${allow}.`);
+      throw new GatewayError(
+        "method_not_allowed",
+        `Method ${c.req.method} is not allowed on ${c.req.path}; use ${allow}.`,
+      );
     });
   }
   app.notFound((c) => {
@@ -88,9 +95,14 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.onError((error, c) => {
     const gatewayError = toGatewayError(error, c.get("requestId"));
     const log = c.get("logger") ?? logger;
-    if (gatewayError.status >= 500) log.error({ err: error, requestId: c.get("requestId") }, gatewayError.message);
+    if (gatewayError.status >= 500)
+      log.error({ err: error, requestId: c.get("requestId") }, gatewayError.message);
     else log.info({ requestId: c.get("requestId"), code: gatewayError.code }, gatewayError.message);
-    if (gatewayError.retryAfterSeconds !== undefined) c.header("Retry-After", String(gatewayError.retryAfterSeconds));
+    if (gatewayError.retryAfterSeconds !== undefined)
+      c.header("Retry-After", String(gatewayError.retryAfterSeconds));
+    // The rest of an oversized body is never read; closing the connection stops a client from reusing a socket
+    // the server is about to drop.
+    if (gatewayError.code === "request_too_large") c.header("Connection", "close");
     return c.json(errorBody(gatewayError), gatewayError.status as 400);
   });
   return app;

@@ -1,6 +1,6 @@
+import type { Logger } from "pino";
 import type { Clock } from "../core/clock.js";
 import type { Gateway } from "../core/gateway.js";
-import type { Logger } from "pino";
 
 /** Per-request values carried through Hono's typed context. */
 export interface AppEnv {

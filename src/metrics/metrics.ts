@@ -8,15 +8,21 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom
 
 /** vLLM's TTFT buckets (seconds), so dashboards built for vLLM read Tollgate's histograms the same way. */
 export const TTFT_BUCKETS = [
-  0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80, 160, 640, 2560,
+  0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80, 160, 640,
+  2560,
 ];
 /** vLLM's time-per-output-token buckets (seconds). */
-export const TPOT_BUCKETS = [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80];
+export const TPOT_BUCKETS = [
+  0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80,
+];
 /** vLLM's end-to-end latency buckets (seconds). */
-export const E2E_BUCKETS = [0.3, 0.5, 0.8, 1, 1.5, 2, 2.5, 5, 10, 15, 20, 30, 40, 50, 60, 120, 240, 480, 960, 1920, 7680];
+export const E2E_BUCKETS = [
+  0.3, 0.5, 0.8, 1, 1.5, 2, 2.5, 5, 10, 15, 20, 30, 40, 50, 60, 120, 240, 480, 960, 1920, 7680,
+];
 /** Cost per response in USD: a 1-2-5 ladder from a hundred-thousandth of a cent to a dollar. */
 export const COST_BUCKETS = [
-  1e-7, 2e-7, 5e-7, 1e-6, 2e-6, 5e-6, 1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2, 0.1, 1,
+  1e-7, 2e-7, 5e-7, 1e-6, 2e-6, 5e-6, 1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2,
+  0.1, 1,
 ];
 
 /** A replica's state at scrape time, read from its backend. */
@@ -160,8 +166,10 @@ export function createMetrics(options: MetricsOptions = {}) {
       labelNames: MODEL_DEPLOYMENT,
       registers: [registry],
     }),
-    replicaReady: replicaGauge("tollgate_replica_ready", "1 when the replica accepts requests, else 0.", (s) =>
-      s.ready ? 1 : 0,
+    replicaReady: replicaGauge(
+      "tollgate_replica_ready",
+      "1 when the replica accepts requests, else 0.",
+      (s) => (s.ready ? 1 : 0),
     ),
     replicaRunning: replicaGauge(
       "tollgate_replica_requests_running",

@@ -22,14 +22,49 @@ const chat = (body: unknown) => validateBody(chatCompletionRequestSchema, body);
 
 describe("chat request validation", () => {
   it.each([
-    { name: "missing model", body: { messages: [{ role: "user", content: "hi" }] }, param: "model", re: /Missing required parameter: 'model'/ },
+    {
+      name: "missing model",
+      body: { messages: [{ role: "user", content: "hi" }] },
+      param: "model",
+      re: /Missing required parameter: 'model'/,
+    },
     { name: "missing messages", body: { model: "m" }, param: "messages", re: /Missing required parameter/ },
-    { name: "empty messages", body: { model: "m", messages: [] }, param: "messages", re: /at least one message/ },
-    { name: "wrong type", body: { model: "m", messages: [{ role: "user", content: 5 }] }, param: "messages[0].content", re: /Invalid value/ },
-    { name: "bad role", body: { model: "m", messages: [{ role: "wizard", content: "x" }] }, param: "messages[0].role", re: /Invalid value/ },
-    { name: "temperature too high", body: { model: "m", messages: [{ role: "user", content: "x" }], temperature: 3 }, param: "temperature", re: /Invalid value/ },
-    { name: "negative max_tokens", body: { model: "m", messages: [{ role: "user", content: "x" }], max_tokens: -1 }, param: "max_tokens", re: /Invalid value/ },
-    { name: "too many stops", body: { model: "m", messages: [{ role: "user", content: "x" }], stop: ["a", "b", "c", "d", "e"] }, param: "stop", re: /Invalid value/ },
+    {
+      name: "empty messages",
+      body: { model: "m", messages: [] },
+      param: "messages",
+      re: /at least one message/,
+    },
+    {
+      name: "wrong type",
+      body: { model: "m", messages: [{ role: "user", content: 5 }] },
+      param: "messages[0].content",
+      re: /Invalid value/,
+    },
+    {
+      name: "bad role",
+      body: { model: "m", messages: [{ role: "wizard", content: "x" }] },
+      param: "messages[0].role",
+      re: /Invalid value/,
+    },
+    {
+      name: "temperature too high",
+      body: { model: "m", messages: [{ role: "user", content: "x" }], temperature: 3 },
+      param: "temperature",
+      re: /Invalid value/,
+    },
+    {
+      name: "negative max_tokens",
+      body: { model: "m", messages: [{ role: "user", content: "x" }], max_tokens: -1 },
+      param: "max_tokens",
+      re: /Invalid value/,
+    },
+    {
+      name: "too many stops",
+      body: { model: "m", messages: [{ role: "user", content: "x" }], stop: ["a", "b", "c", "d", "e"] },
+      param: "stop",
+      re: /Invalid value/,
+    },
   ])("$name is a 400 naming the field", ({ body, param, re }) => {
     const error = errorOf(() => chat(body));
     expect(error.status).toBe(400);
@@ -58,7 +93,14 @@ describe("chat request validation", () => {
       model: "m",
       messages: [
         { role: "system", content: "be brief" },
-        { role: "user", name: "ann", content: [{ type: "text", text: "Hello " }, { type: "text", text: "there" }] },
+        {
+          role: "user",
+          name: "ann",
+          content: [
+            { type: "text", text: "Hello " },
+            { type: "text", text: "there" },
+          ],
+        },
         { role: "assistant", content: null, tool_calls: [] },
       ],
     });
@@ -87,7 +129,14 @@ describe("samplingParams", () => {
   });
 
   it("prefers max_completion_tokens over max_tokens and normalises stop", () => {
-    const body = chat({ ...base, max_tokens: 10, max_completion_tokens: 20, stop: "END", stream: true, stream_options: { include_usage: true } });
+    const body = chat({
+      ...base,
+      max_tokens: 10,
+      max_completion_tokens: 20,
+      stop: "END",
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     const params = samplingParams(body, body.max_completion_tokens);
     expect(params.maxTokens).toBe(20);
     expect(params.stop).toEqual(["END"]);
@@ -104,11 +153,18 @@ describe("samplingParams", () => {
 describe("completion request validation", () => {
   it("accepts a string or an array of strings", () => {
     expect(validateBody(completionRequestSchema, { model: "m", prompt: "a" }).prompt).toBe("a");
-    expect(validateBody(completionRequestSchema, { model: "m", prompt: ["a", "b"] }).prompt).toEqual(["a", "b"]);
+    expect(validateBody(completionRequestSchema, { model: "m", prompt: ["a", "b"] }).prompt).toEqual([
+      "a",
+      "b",
+    ]);
   });
 
   it("rejects token-id prompts and empty arrays", () => {
-    expect(errorOf(() => validateBody(completionRequestSchema, { model: "m", prompt: [1, 2] })).param).toMatch(/^prompt/);
-    expect(errorOf(() => validateBody(completionRequestSchema, { model: "m", prompt: [] })).param).toBe("prompt");
+    expect(
+      errorOf(() => validateBody(completionRequestSchema, { model: "m", prompt: [1, 2] })).param,
+    ).toMatch(/^prompt/);
+    expect(errorOf(() => validateBody(completionRequestSchema, { model: "m", prompt: [] })).param).toBe(
+      "prompt",
+    );
   });
 });

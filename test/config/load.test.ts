@@ -31,7 +31,8 @@ describe("config", () => {
     const config = parseConfig(minimal);
     expect(config.server.port).toBe(8080);
     expect(config.server.bodyLimitBytes).toBe(1_048_576);
-    expect(config.defaults.engine.blockSize).toBe(16);
+    expect(config.defaults.efficiency.mbu).toBe(0.6);
+    expect(config.defaults.engine).toEqual({});
     expect(config.deployments[0]!.replicas).toBe(1);
     expect(config.deployments[0]!.backend.tensorParallel).toBe(1);
     expect(Object.isFrozen(config.deployments[0]!.backend)).toBe(true);
@@ -41,7 +42,9 @@ describe("config", () => {
     const problems = problemsOf({
       server: { port: 70_000, bodyLimitBytes: -1 },
       models: [{ id: "m", profile: "GPT-9" }],
-      deployments: [{ name: "d", model: "m", replicas: 0, backend: { type: "simulated", hardware: "H100-SXM-80GB" } }],
+      deployments: [
+        { name: "d", model: "m", replicas: 0, backend: { type: "simulated", hardware: "H100-SXM-80GB" } },
+      ],
     });
     expect(problems).toEqual(
       expect.arrayContaining([
@@ -86,7 +89,12 @@ describe("config", () => {
       ...minimal,
       catalog: {
         hardware: {
-          "X-1": { memoryBytes: 1e11, memoryBandwidthBytesPerS: 1e12, peakFlops: { bf16: 1e14 }, pricePerGpuHourUsd: 1 },
+          "X-1": {
+            memoryBytes: 1e11,
+            memoryBandwidthBytesPerS: 1e12,
+            peakFlops: { bf16: 1e14 },
+            pricePerGpuHourUsd: 1,
+          },
         },
       },
       deployments: [{ name: "d", model: "m", backend: { type: "simulated", hardware: "X-1" } }],

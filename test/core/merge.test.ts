@@ -8,10 +8,18 @@ async function* from<T>(items: T[]): AsyncGenerator<T> {
   }
 }
 
+function boom(): never {
+  throw new Error("boom");
+}
+
 describe("mergeIndexed", () => {
   it("yields every item of every source tagged with its index", async () => {
     const out: string[] = [];
-    for await (const { index, item } of mergeIndexed([from(["a", "b"]), from(["c"]), from(["d", "e", "f"])])) {
+    for await (const { index, item } of mergeIndexed([
+      from(["a", "b"]),
+      from(["c"]),
+      from(["d", "e", "f"]),
+    ])) {
       out.push(`${index}:${item}`);
     }
     expect(out.sort()).toEqual(["0:a", "0:b", "1:c", "2:d", "2:e", "2:f"]);
@@ -31,7 +39,7 @@ describe("mergeIndexed", () => {
     }
     async function* failing(): AsyncGenerator<number> {
       await Promise.resolve();
-      throw new Error("boom");
+      yield boom();
     }
     await expect(async () => {
       for await (const _ of mergeIndexed([endless(), failing()])) {

@@ -1,5 +1,10 @@
 import type { Hono } from "hono";
-import { chatCompletionRequestSchema, chatMessages, samplingParams, validateBody } from "../../api/requests.js";
+import {
+  chatCompletionRequestSchema,
+  chatMessages,
+  samplingParams,
+  validateBody,
+} from "../../api/requests.js";
 import { chatChunk, chatCompletion, chatUsageChunk, type ResponseMeta } from "../../api/responses.js";
 import { readJson } from "../body.js";
 import type { AppEnv, RouteDeps } from "../env.js";
@@ -12,10 +17,20 @@ export function chatRoutes(app: Hono<AppEnv>, { gateway, clock }: RouteDeps): vo
     const body = validateBody(chatCompletionRequestSchema, await readJson(c));
     const sampling = samplingParams(body, body.max_completion_tokens);
     const requestId = c.get("requestId");
-    const request = gateway.prepare({ kind: "chat", requestId, model: sampling.model, messages: chatMessages(body), sampling });
+    const request = gateway.prepare({
+      kind: "chat",
+      requestId,
+      model: sampling.model,
+      messages: chatMessages(body),
+      sampling,
+    });
     c.set("model", request.model);
     const abort = linkAbort(c.req.raw.signal);
-    const meta: ResponseMeta = { id: `chatcmpl-${requestId}`, created: Math.floor(clock.epochMs() / 1000), model: request.model };
+    const meta: ResponseMeta = {
+      id: `chatcmpl-${requestId}`,
+      created: Math.floor(clock.epochMs() / 1000),
+      model: request.model,
+    };
     const generation = gateway.generate(request, abort.signal);
 
     if (sampling.stream) {
@@ -34,6 +49,10 @@ export function chatRoutes(app: Hono<AppEnv>, { gateway, clock }: RouteDeps): vo
     }
     const collected = await collect([generation]);
     const choice = collected.choices[0]!;
-    return c.json(chatCompletion(meta, choice.text, choice.finishReason, collected.usage), 200, servedHeaders(collected));
+    return c.json(
+      chatCompletion(meta, choice.text, choice.finishReason, collected.usage),
+      200,
+      servedHeaders(collected),
+    );
   });
 }

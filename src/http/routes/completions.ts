@@ -16,8 +16,10 @@ export function completionRoutes(app: Hono<AppEnv>, { gateway, clock }: RouteDep
   app.post("/v1/completions", async (c) => {
     c.set("endpoint", "completions");
     const body = validateBody(completionRequestSchema, await readJson(c));
-    if (body.echo) throw new GatewayError("unsupported_parameter", "echo is not supported.", { param: "echo" });
-    if (body.suffix) throw new GatewayError("unsupported_parameter", "suffix is not supported.", { param: "suffix" });
+    if (body.echo)
+      throw new GatewayError("unsupported_parameter", "echo is not supported.", { param: "echo" });
+    if (body.suffix)
+      throw new GatewayError("unsupported_parameter", "suffix is not supported.", { param: "suffix" });
     const sampling = samplingParams(body);
     const requestId = c.get("requestId");
     const prompts = typeof body.prompt === "string" ? [body.prompt] : body.prompt;
@@ -34,7 +36,11 @@ export function completionRoutes(app: Hono<AppEnv>, { gateway, clock }: RouteDep
     const model = requests[0]!.model;
     c.set("model", model);
     const abort = linkAbort(c.req.raw.signal);
-    const meta: ResponseMeta = { id: `cmpl-${requestId}`, created: Math.floor(clock.epochMs() / 1000), model };
+    const meta: ResponseMeta = {
+      id: `cmpl-${requestId}`,
+      created: Math.floor(clock.epochMs() / 1000),
+      model,
+    };
     const generations = requests.map((r) => gateway.generate(r, abort.signal));
 
     if (sampling.stream) {
@@ -46,7 +52,8 @@ export function completionRoutes(app: Hono<AppEnv>, { gateway, clock }: RouteDep
         format: {
           opening: () => [],
           delta: (index, text) => completionChunk(meta, { index, text, finishReason: null }, options),
-          finish: (index, reason) => completionChunk(meta, { index, text: "", finishReason: reason }, options),
+          finish: (index, reason) =>
+            completionChunk(meta, { index, text: "", finishReason: reason }, options),
           usage: (usage) => completionUsageChunk(meta, usage),
         },
       });

@@ -1,0 +1,21 @@
+export { CompletionWriter, StopMatcher } from "./completion.js";
+export {
+  DEFAULT_EFFICIENCY_SETTINGS,
+  DEFAULT_OUTPUT_SETTINGS,
+  defaultEngineSettings,
+  NO_FAULTS,
+} from "./defaults.js";
+export type { LatencyModel, SequenceWork, StepEstimate } from "./latency-model.js";
+export { attendedContextSum, createLatencyModel, mfuFor, peakFlopsFor } from "./latency-model.js";
+export { type MemoryPlan, planMemory } from "./memory.js";
+export { createSimulatedBackend, SimulatedBackend, type SimulatedCapacity } from "./simulated-backend.js";
+export type {
+  EfficiencySettings,
+  EngineCapacity,
+  EngineSettings,
+  EngineStats,
+  FaultSettings,
+  OutageWindow,
+  OutputSettings,
+  SimulatedBackendOptions,
+} from "./types.js";

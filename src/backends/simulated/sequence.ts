@@ -1,0 +1,105 @@
+import type { GatewayError } from "../../core/errors.js";
+import type { DoneEvent, FinishReason, GenerationRequest, TokenEvent } from "../../core/types.js";
+import type { CompletionWriter } from "./completion.js";
+import { type BlockTable, chainBlockHash, emptyBlockTable } from "./kv-cache.js";
+
+/** Where a sequence's events go (the backend wires these to the request's channel). */
+export interface SequenceSink {
+  token(event: TokenEvent): void;
+  done(event: DoneEvent): void;
+  fail(error: GatewayError): void;
+}
+
+export type SequenceState = "waiting" | "running" | "finished";
+
+/**
+ * One request inside the engine, in vLLM V1's unified view: a token list (prompt, then sampled tokens) and
+ * how many of them have KV computed. A step computes some of the rest; when none is left, it samples the
+ * next token. A fresh request "prefills" its prompt; a preempted one re-prefills prompt + sampled tokens.
+ */
+export class Sequence {
+  readonly request: GenerationRequest;
+  readonly sink: SequenceSink;
+  readonly writer: CompletionWriter;
+  readonly arrivalMs: number;
+  /** Fault injection: fail with backend_error at the end of the first step this sequence is in. */
+  readonly failsAtFirstStep: boolean;
+  readonly promptLength: number;
+  readonly tokens: number[];
+  readonly table: BlockTable = emptyBlockTable();
+  state: SequenceState = "waiting";
+  numComputed = 0;
+  scheduledMs: number | undefined;
+  firstTokenMs: number | undefined;
+  preemptions = 0;
+  cachedPromptTokens = 0;
+  /** GPU-milliseconds attributed so far (already multiplied by the tensor-parallel degree). */
+  gpuMs = 0;
+  readonly #blockHashes: string[] = [];
+
+  constructor(init: {
+    request: GenerationRequest;
+    sink: SequenceSink;
+    writer: CompletionWriter;
+    arrivalMs: number;
+    failsAtFirstStep: boolean;
+  }) {
+    this.request = init.request;
+    this.sink = init.sink;
+    this.writer = init.writer;
+    this.arrivalMs = init.arrivalMs;
+    this.failsAtFirstStep = init.failsAtFirstStep;
+    this.tokens = [...init.request.promptTokens];
+    this.promptLength = this.tokens.length;
+  }
+
+  /** Tokens whose KV is still to be computed before the next sample. */
+  get remaining(): number {
+    return this.tokens.length - this.numComputed;
+  }
+
+  /** In the decode phase: it has sampled before and only its last token lacks KV. */
+  get decoding(): boolean {
+    return this.writer.sampled > 0 && this.remaining === 1;
+  }
+
+  /** Chained prefix-cache hashes of the first `count` full blocks (computed once, tokens never change). */
+  blockHashes(count: number, blockSize: number): readonly string[] {
+    for (let i = this.#blockHashes.length; i < count; i++)
+      this.#blockHashes.push(this.#hashBlock(i, blockSize));
+    return this.#blockHashes.slice(0, count);
+  }
+
+  blockHash(index: number, blockSize: number): string {
+    this.blockHashes(index + 1, blockSize);
+    return this.#blockHashes[index] as string;
+  }
+
+  /** The `done` event of a completed sequence. */
+  doneEvent(end: { finishReason: FinishReason; nowMs: number; replicaId: string }): DoneEvent {
+    return {
+      type: "done",
+      finishReason: end.finishReason,
+      usage: {
+        promptTokens: this.promptLength,
+        completionTokens: this.writer.sampled,
+        cachedPromptTokens: this.cachedPromptTokens,
+      },
+      timings: {
+        arrivalMs: this.arrivalMs,
+        scheduledMs: this.scheduledMs ?? end.nowMs,
+        firstTokenMs: this.firstTokenMs ?? end.nowMs,
+        endMs: end.nowMs,
+        preemptions: this.preemptions,
+      },
+      gpuSeconds: this.gpuMs / 1000,
+      replicaId: end.replicaId,
+    };
+  }
+
+  #hashBlock(index: number, blockSize: number): string {
+    const to = (index + 1) * blockSize;
+    if (to > this.tokens.length) throw new Error(`Sequence: block ${index} is not full`);
+    return chainBlockHash(this.#blockHashes[index - 1], this.tokens, index * blockSize, to);
+  }
+}

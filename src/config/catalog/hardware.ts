@@ -1,0 +1,88 @@
+/**
+ * Accelerator profiles for the simulated engine's roofline model. Every figure is the dense (no structured
+ * sparsity) datasheet number; sparse TFLOP/s are 2x these and must not be used. Units are decimal (1 GB = 1e9 B,
+ * 1 TB/s = 1e12 B/s) as the datasheets print them. Prices are representative on-demand list prices of
+ * specialty GPU clouds; they vary by provider and contract, so config can override them.
+ */
+export interface HardwareProfile {
+  name: string;
+  /** Device memory in bytes. */
+  memoryBytes: number;
+  /** Peak memory bandwidth in bytes per second. */
+  memoryBandwidthBytesPerS: number;
+  /** Dense tensor-core peak in FLOP/s; `fp8` is absent on GPUs without FP8 tensor cores. */
+  peakFlops: { bf16: number; fp8?: number };
+  /** USD per GPU-hour. */
+  pricePerGpuHourUsd: number;
+  /** Where the figures come from (datasheet, price guide, date). */
+  source: string;
+}
+
+const PRICE_SOURCE = "Mercatus cloud GPU pricing guide, May 2026; pricegpu H100 vs A100, early 2026";
+
+export const HARDWARE_CATALOG: Readonly<Record<string, HardwareProfile>> = Object.freeze({
+  "H100-SXM-80GB": {
+    name: "H100-SXM-80GB",
+    memoryBytes: 80e9,
+    memoryBandwidthBytesPerS: 3.35e12,
+    peakFlops: { bf16: 989e12, fp8: 1979e12 },
+    pricePerGpuHourUsd: 2.99,
+    source: `NVIDIA H100 Tensor Core GPU datasheet (SXM5, dense); price: ${PRICE_SOURCE}`,
+  },
+  "H100-PCIe-80GB": {
+    name: "H100-PCIe-80GB",
+    memoryBytes: 80e9,
+    memoryBandwidthBytesPerS: 2.0e12,
+    peakFlops: { bf16: 756e12, fp8: 1513e12 },
+    pricePerGpuHourUsd: 2.49,
+    source: `NVIDIA H100 Tensor Core GPU datasheet (PCIe, dense); price: ${PRICE_SOURCE}`,
+  },
+  "H200-SXM-141GB": {
+    name: "H200-SXM-141GB",
+    memoryBytes: 141e9,
+    memoryBandwidthBytesPerS: 4.8e12,
+    peakFlops: { bf16: 989e12, fp8: 1979e12 },
+    pricePerGpuHourUsd: 3.99,
+    source: `NVIDIA H200 Tensor Core GPU datasheet (SXM, dense); price: ${PRICE_SOURCE}`,
+  },
+  "A100-80GB": {
+    name: "A100-80GB",
+    memoryBytes: 80e9,
+    memoryBandwidthBytesPerS: 2.039e12,
+    peakFlops: { bf16: 312e12 },
+    pricePerGpuHourUsd: 1.49,
+    source: `NVIDIA A100 Tensor Core GPU datasheet (80GB SXM, dense, no FP8); price: ${PRICE_SOURCE}`,
+  },
+  "A100-40GB": {
+    name: "A100-40GB",
+    memoryBytes: 40e9,
+    memoryBandwidthBytesPerS: 1.555e12,
+    peakFlops: { bf16: 312e12 },
+    pricePerGpuHourUsd: 1.29,
+    source: `NVIDIA A100 Tensor Core GPU datasheet (40GB SXM, dense, no FP8); price: ${PRICE_SOURCE}`,
+  },
+  L4: {
+    name: "L4",
+    memoryBytes: 24e9,
+    memoryBandwidthBytesPerS: 0.3e12,
+    peakFlops: { bf16: 121e12, fp8: 242e12 },
+    pricePerGpuHourUsd: 0.8,
+    source: `NVIDIA L4 datasheet (dense; 242/485 TFLOP/s are the sparse figures); price: ${PRICE_SOURCE}`,
+  },
+  A10: {
+    name: "A10",
+    memoryBytes: 24e9,
+    memoryBandwidthBytesPerS: 0.6e12,
+    peakFlops: { bf16: 125e12 },
+    pricePerGpuHourUsd: 0.75,
+    source: `NVIDIA A10 Tensor Core GPU datasheet (dense, no FP8); price: ${PRICE_SOURCE}`,
+  },
+  MI300X: {
+    name: "MI300X",
+    memoryBytes: 192e9,
+    memoryBandwidthBytesPerS: 5.3e12,
+    peakFlops: { bf16: 1307e12, fp8: 2615e12 },
+    pricePerGpuHourUsd: 2.49,
+    source: `AMD Instinct MI300X datasheet (dense); price: ${PRICE_SOURCE}`,
+  },
+});

@@ -1,0 +1,63 @@
+import { pino } from "pino";
+import type { Backend } from "../../src/backends/backend.js";
+import { VirtualClock } from "../../src/core/clock.js";
+import { Gateway, type ServedModelInfo } from "../../src/core/gateway.js";
+import { createCl100kTokenizer } from "../../src/core/tokenizer.js";
+import { createApp } from "../../src/http/app.js";
+import { createMetrics } from "../../src/metrics/metrics.js";
+
+/** A Hono app over the given backends on a virtual clock; requests complete as the clock is advanced. */
+export function appHarness(options: {
+  backends: (clock: VirtualClock) => Backend[];
+  models?: ServedModelInfo[];
+  bodyLimitBytes?: number;
+}) {
+  const clock = new VirtualClock();
+  const backends = options.backends(clock);
+  const models = options.models ?? [{ id: "test-model", ownedBy: "tollgate", contextLength: 4096 }];
+  const logger = pino({ level: "silent" });
+  let gateway: Gateway | undefined;
+  const metrics = createMetrics({
+    processMetrics: false,
+    replicaSamples: () => gateway?.replicaSamples() ?? [],
+  });
+  gateway = new Gateway({ models, backends, clock, tokenizer: createCl100kTokenizer(), metrics, logger });
+  const app = createApp({
+    gateway,
+    metrics,
+    logger,
+    clock,
+    bodyLimitBytes: options.bodyLimitBytes ?? 1_048_576,
+  });
+
+  /** Sends a request and advances virtual time until it completes. */
+  async function request(path: string, init?: RequestInit): Promise<Response> {
+    const pending = Promise.resolve(app.request(path, init));
+    let settled = false;
+    void pending.finally(() => {
+      settled = true;
+    });
+    await clock.runUntilIdle();
+    for (let i = 0; !settled; i++) {
+      if (i > 100_000) throw new Error(`request to ${path} did not complete within 1000 s of virtual time`);
+      await clock.advance(10);
+    }
+    return pending;
+  }
+
+  /** Reads a streamed body while advancing the clock. */
+  async function text(response: Response): Promise<string> {
+    const reading = response.text();
+    await clock.runUntilIdle();
+    return reading;
+  }
+
+  const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+    request(path, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body: typeof body === "string" ? body : JSON.stringify(body),
+    });
+
+  return { clock, app, gateway, metrics, backends, request, post, text };
+}

@@ -1,0 +1,88 @@
+import type { Backend, ReplicaInfo, ReplicaSnapshot } from "../../src/backends/backend.js";
+import { type Clock, sleep } from "../../src/core/clock.js";
+import { GatewayError } from "../../src/core/errors.js";
+import type { GenerationEvent, GenerationRequest } from "../../src/core/types.js";
+
+export interface Script {
+  /** Words to emit, one token each. */
+  words: string[];
+  /** Milliseconds before the first token and between tokens. */
+  ttftMs: number;
+  itlMs: number;
+  /** Throw this error after emitting `failAfter` tokens. */
+  failAfter?: number;
+  failWith?: GatewayError;
+  gpuSecondsPerToken?: number;
+}
+
+/** A backend that plays a fixed script on the injected clock: for HTTP tests that must not depend on the engine. */
+export class ScriptedBackend implements Backend {
+  readonly replica: ReplicaInfo;
+  ready = true;
+  running = 0;
+  readonly requests: GenerationRequest[] = [];
+  readonly #clock: Clock;
+  readonly #script: Script;
+
+  constructor(options: { clock: Clock; script: Script; model: string; deployment?: string; index?: number }) {
+    this.#clock = options.clock;
+    this.#script = options.script;
+    const deployment = options.deployment ?? "scripted";
+    this.replica = {
+      id: `${deployment}/${options.index ?? 0}`,
+      deployment,
+      model: options.model,
+      provider: "test",
+      region: "local",
+      gpu: "H100-SXM-80GB",
+      gpuCount: 1,
+      pricePerGpuHourUsd: 3.6,
+    };
+  }
+
+  async *generate(request: GenerationRequest, signal: AbortSignal): AsyncGenerator<GenerationEvent> {
+    this.requests.push(request);
+    if (!this.ready) throw new GatewayError("replica_unavailable", "scripted replica is down");
+    const { words, ttftMs, itlMs, failAfter, failWith } = this.#script;
+    const arrivalMs = this.#clock.now();
+    this.running++;
+    try {
+      let firstTokenMs = arrivalMs;
+      const limit = Math.min(words.length, request.maxTokens);
+      for (let i = 0; i < limit; i++) {
+        if (failAfter === i && failWith) throw failWith;
+        await sleep(this.#clock, i === 0 ? ttftMs : itlMs, signal);
+        if (i === 0) firstTokenMs = this.#clock.now();
+        yield {
+          type: "token",
+          text: i === 0 ? words[i]! : ` ${words[i]}`,
+          tokens: 1,
+          atMs: this.#clock.now(),
+        };
+      }
+      if (failAfter !== undefined && failAfter >= limit && failWith) throw failWith;
+      yield {
+        type: "done",
+        finishReason: limit < words.length ? "length" : "stop",
+        usage: { promptTokens: request.promptTokens.length, completionTokens: limit, cachedPromptTokens: 0 },
+        timings: {
+          arrivalMs,
+          scheduledMs: arrivalMs,
+          firstTokenMs,
+          endMs: this.#clock.now(),
+          preemptions: 0,
+        },
+        gpuSeconds: limit * (this.#script.gpuSecondsPerToken ?? 0.01),
+        replicaId: this.replica.id,
+      };
+    } finally {
+      this.running--;
+    }
+  }
+
+  snapshot(): ReplicaSnapshot {
+    return { ready: this.ready, running: this.running, waiting: 0, kvCacheUsage: 0 };
+  }
+
+  async close(): Promise<void> {}
+}
