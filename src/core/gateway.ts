@@ -75,12 +75,22 @@ export class Gateway {
   constructor(deps: GatewayDeps) {
     this.#deps = deps;
     this.#created = Math.floor(deps.clock.epochMs() / 1000);
-    for (const info of deps.models) this.#routes.set(info.id, { info, replicas: [], cursor: 0 });
+    for (const model of deps.models) {
+      const backends = deps.backends.filter((b) => b.replica.model === model.id);
+      // A model is served with the smallest window any of its replicas can hold.
+      const windows = backends.map((b) => b.replica.maxContextTokens ?? Number.POSITIVE_INFINITY);
+      const contextLength = Math.min(model.contextLength, ...windows);
+      const replicas = backends.map((backend) => ({
+        backend,
+        outstanding: 0,
+        tokens: new RateWindow({ clock: deps.clock }),
+      }));
+      this.#routes.set(model.id, { info: { ...model, contextLength }, replicas, cursor: 0 });
+    }
     for (const backend of deps.backends) {
-      const route = this.#routes.get(backend.replica.model);
-      if (route === undefined)
+      if (!this.#routes.has(backend.replica.model)) {
         throw new Error(`replica ${backend.replica.id} serves unknown model ${backend.replica.model}`);
-      route.replicas.push({ backend, outstanding: 0, tokens: new RateWindow({ clock: deps.clock }) });
+      }
     }
   }
 
@@ -162,6 +172,7 @@ export class Gateway {
     const metrics = this.#deps.metrics;
     let firstTokenMs: number | undefined;
     replica.outstanding++;
+    metrics.generationsInFlight.inc({ model: route.info.id });
     try {
       for await (const event of backend.generate(request, signal)) {
         if (event.type === "token") {
@@ -182,6 +193,7 @@ export class Gateway {
       throw error;
     } finally {
       replica.outstanding--;
+      metrics.generationsInFlight.dec({ model: route.info.id });
     }
   }
 

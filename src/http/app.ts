@@ -44,12 +44,21 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     c.set("endpoint", "other");
     c.set("model", "");
     c.set("logger", logger);
+    const start = deps.clock.now();
     await next();
-    metrics.requests.inc({
-      endpoint: c.get("endpoint"),
-      model: c.get("model"),
-      status: String(c.res.status),
-    });
+    const status = c.res.status;
+    metrics.requests.inc({ endpoint: c.get("endpoint"), model: c.get("model"), status: String(status) });
+    // Access log at debug: free when disabled; a stream is logged when its headers go out.
+    logger.debug(
+      {
+        requestId: c.get("requestId"),
+        method: c.req.method,
+        path: c.req.path,
+        status,
+        ms: deps.clock.now() - start,
+      },
+      "request",
+    );
   });
   app.use(
     "/v1/*",

@@ -95,10 +95,10 @@ export function createMetrics(options: MetricsOptions = {}) {
       labelNames: ["endpoint", "model", "status"] as const,
       registers: [registry],
     }),
-    requestsInFlight: new Gauge({
-      name: "tollgate_requests_in_flight",
-      help: "API requests being processed by the gateway.",
-      labelNames: ["endpoint"] as const,
+    generationsInFlight: new Gauge({
+      name: "tollgate_generations_in_flight",
+      help: "Generations the gateway has dispatched to a backend and not yet finished.",
+      labelNames: ["model"] as const,
       registers: [registry],
     }),
     promptTokens: new Counter({
