@@ -33,13 +33,22 @@ export function wireUsage(usage: Usage): WireUsage {
   };
 }
 
-export function chatCompletion(meta: ResponseMeta, text: string, finishReason: FinishReason, usage: Usage) {
+type ObjectType = "chat.completion" | "chat.completion.chunk" | "text_completion";
+
+/** The fields every completion object and chunk starts with. */
+function envelope<T extends ObjectType>(meta: ResponseMeta, object: T) {
   return {
     id: meta.id,
-    object: "chat.completion" as const,
+    object,
     created: meta.created,
     model: meta.model,
     system_fingerprint: SYSTEM_FINGERPRINT,
+  };
+}
+
+export function chatCompletion(meta: ResponseMeta, text: string, finishReason: FinishReason, usage: Usage) {
+  return {
+    ...envelope(meta, "chat.completion"),
     choices: [
       {
         index: 0,
@@ -64,25 +73,9 @@ export function chatChunk(
   options: ChunkOptions,
 ) {
   return {
-    id: meta.id,
-    object: "chat.completion.chunk" as const,
-    created: meta.created,
-    model: meta.model,
-    system_fingerprint: SYSTEM_FINGERPRINT,
+    ...envelope(meta, "chat.completion.chunk"),
     choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
     ...(options.includeUsage ? { usage: null } : {}),
-  };
-}
-
-export function chatUsageChunk(meta: ResponseMeta, usage: Usage) {
-  return {
-    id: meta.id,
-    object: "chat.completion.chunk" as const,
-    created: meta.created,
-    model: meta.model,
-    system_fingerprint: SYSTEM_FINGERPRINT,
-    choices: [],
-    usage: wireUsage(usage),
   };
 }
 
@@ -94,11 +87,7 @@ export interface CompletionChoice {
 
 export function textCompletion(meta: ResponseMeta, choices: readonly CompletionChoice[], usage: Usage) {
   return {
-    id: meta.id,
-    object: "text_completion" as const,
-    created: meta.created,
-    model: meta.model,
-    system_fingerprint: SYSTEM_FINGERPRINT,
+    ...envelope(meta, "text_completion"),
     choices: choices.map((c) => ({
       index: c.index,
       text: c.text,
@@ -115,26 +104,19 @@ export function completionChunk(
   options: ChunkOptions,
 ) {
   return {
-    id: meta.id,
-    object: "text_completion" as const,
-    created: meta.created,
-    model: meta.model,
-    system_fingerprint: SYSTEM_FINGERPRINT,
+    ...envelope(meta, "text_completion"),
     choices: [{ index: choice.index, text: choice.text, logprobs: null, finish_reason: choice.finishReason }],
     ...(options.includeUsage ? { usage: null } : {}),
   };
 }
 
-export function completionUsageChunk(meta: ResponseMeta, usage: Usage) {
-  return {
-    id: meta.id,
-    object: "text_completion" as const,
-    created: meta.created,
-    model: meta.model,
-    system_fingerprint: SYSTEM_FINGERPRINT,
-    choices: [],
-    usage: wireUsage(usage),
-  };
+/** The last chunk of a stream whose client asked for usage: no choices, the totals. */
+export function usageChunk(
+  meta: ResponseMeta,
+  object: "chat.completion.chunk" | "text_completion",
+  usage: Usage,
+) {
+  return { ...envelope(meta, object), choices: [], usage: wireUsage(usage) };
 }
 
 export interface ModelCard {

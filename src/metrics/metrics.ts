@@ -56,34 +56,39 @@ export function createMetrics(options: MetricsOptions = {}) {
   const samples = options.replicaSamples ?? (() => []);
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
 
-  const replicaGauge = (name: string, help: string, value: (s: ReplicaGaugeSample) => number | undefined) =>
+  type SampleValue = (s: ReplicaGaugeSample) => number | undefined;
+  type ReplicaLabels = { model: string; deployment: string; replica: string };
+  const eachSample = (value: SampleValue, apply: (labels: ReplicaLabels, v: number) => void) => {
+    for (const s of samples()) {
+      const v = value(s);
+      if (v !== undefined) apply({ model: s.model, deployment: s.deployment, replica: s.replica }, v);
+    }
+  };
+  const replicaLabelNames = ["model", "deployment", "replica"] as const;
+
+  /** A gauge read from every replica at scrape time. */
+  const replicaGauge = (name: string, help: string, value: SampleValue) =>
     new Gauge({
       name,
       help,
-      labelNames: ["model", "deployment", "replica"] as const,
+      labelNames: replicaLabelNames,
       registers: [registry],
       collect() {
         this.reset();
-        for (const s of samples()) {
-          const v = value(s);
-          if (v !== undefined) this.set({ model: s.model, deployment: s.deployment, replica: s.replica }, v);
-        }
+        eachSample(value, (labels, v) => this.set(labels, v));
       },
     });
 
   /** A counter mirrored from a replica's own cumulative count at scrape time (reset, then set to the count). */
-  const replicaCounter = (name: string, help: string, value: (s: ReplicaGaugeSample) => number | undefined) =>
+  const replicaCounter = (name: string, help: string, value: SampleValue) =>
     new Counter({
       name,
       help,
-      labelNames: ["model", "deployment", "replica"] as const,
+      labelNames: replicaLabelNames,
       registers: [registry],
       collect() {
         this.reset();
-        for (const s of samples()) {
-          const v = value(s);
-          if (v !== undefined) this.inc({ model: s.model, deployment: s.deployment, replica: s.replica }, v);
-        }
+        eachSample(value, (labels, v) => this.inc(labels, v));
       },
     });
 

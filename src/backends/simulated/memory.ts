@@ -1,12 +1,5 @@
-import type { HardwareProfile } from "../../config/catalog/hardware.js";
-import {
-  type KvCacheDtype,
-  kvBytesPerToken,
-  type ModelProfile,
-  type Precision,
-  weightBytes,
-} from "../../config/catalog/models.js";
-import type { EngineSettings } from "./types.js";
+import { kvBytesPerToken, type ModelProfile, weightBytes } from "../../config/catalog/models.js";
+import type { SimulatedBackendOptions } from "./types.js";
 
 /** Per-GPU memory budget of one replica, as vLLM sizes it at start-up. */
 export interface MemoryPlan {
@@ -17,14 +10,10 @@ export interface MemoryPlan {
   maxTokensInKv: number;
 }
 
-export interface MemoryPlanInput {
-  hardware: HardwareProfile;
-  model: ModelProfile;
-  precision: Precision;
-  kvCacheDtype: KvCacheDtype;
-  tensorParallel: number;
-  engine: EngineSettings;
-}
+export type MemoryPlanInput = Pick<
+  SimulatedBackendOptions,
+  "hardware" | "model" | "precision" | "kvCacheDtype" | "tensorParallel" | "engine"
+>;
 
 /**
  * Tensor parallelism shards attention heads, so TP must divide the query heads, and KV heads are either split

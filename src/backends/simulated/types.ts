@@ -1,7 +1,7 @@
 import type { HardwareProfile } from "../../config/catalog/hardware.js";
 import type { KvCacheDtype, ModelProfile, Precision } from "../../config/catalog/models.js";
 import type { Clock } from "../../core/clock.js";
-import type { ReplicaInfo } from "../backend.js";
+import type { BackendStats, ReplicaInfo } from "../backend.js";
 
 /** Scheduler and memory settings, named after vLLM's engine arguments. */
 export interface EngineSettings {
@@ -72,22 +72,12 @@ export interface SimulatedBackendOptions {
   seed: number;
 }
 
-/** Cumulative engine counters for metrics scraping, in vLLM's vocabulary. */
-export interface EngineStats {
-  /** Engine steps (iterations) completed. */
-  steps: number;
-  /** Clock milliseconds the GPUs spent executing steps. */
-  busyMs: number;
-  /** Sequences preempted (KV dropped, recomputed later). */
-  preemptions: number;
-  /** Prompt tokens looked up in the prefix cache at admission (counted only with prefix caching on). */
-  prefixCacheQueries: number;
-  /** Of those, tokens found cached. */
-  prefixCacheHits: number;
-  /** Tokens run through prefill (cache hits excluded, recomputation after preemption included). */
-  promptTokensComputed: number;
-  /** Completion tokens sampled. */
-  generationTokens: number;
+/**
+ * Cumulative engine counters for metrics scraping, in vLLM's vocabulary: the Backend's stats (prefix-cache
+ * queries count only with prefix caching on; computed prompt tokens exclude cache hits and include recomputation
+ * after preemption) plus the KV pool's occupancy.
+ */
+export interface EngineStats extends BackendStats {
   kvBlocksTotal: number;
   /** Blocks referenced by running sequences (cached but unreferenced blocks count as free). */
   kvBlocksUsed: number;

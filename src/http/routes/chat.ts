@@ -5,7 +5,7 @@ import {
   samplingParams,
   validateBody,
 } from "../../api/requests.js";
-import { chatChunk, chatCompletion, chatUsageChunk, type ResponseMeta } from "../../api/responses.js";
+import { chatChunk, chatCompletion, type ResponseMeta, usageChunk } from "../../api/responses.js";
 import { readJson } from "../body.js";
 import type { AppEnv, RouteDeps } from "../env.js";
 import { collect, servedHeaders, streamResponse } from "../generation-response.js";
@@ -43,7 +43,7 @@ export function chatRoutes(app: Hono<AppEnv>, { gateway, clock }: RouteDeps): vo
           opening: () => [chatChunk(meta, { role: "assistant", content: "" }, null, options)],
           delta: (_i, text) => chatChunk(meta, { content: text }, null, options),
           finish: (_i, reason) => chatChunk(meta, {}, reason, options),
-          usage: (usage) => chatUsageChunk(meta, usage),
+          usage: (usage) => usageChunk(meta, "chat.completion.chunk", usage),
         },
       });
     }

@@ -1,11 +1,6 @@
 import type { Hono } from "hono";
 import { completionRequestSchema, samplingParams, validateBody } from "../../api/requests.js";
-import {
-  completionChunk,
-  completionUsageChunk,
-  type ResponseMeta,
-  textCompletion,
-} from "../../api/responses.js";
+import { completionChunk, type ResponseMeta, textCompletion, usageChunk } from "../../api/responses.js";
 import { GatewayError } from "../../core/errors.js";
 import { readJson } from "../body.js";
 import type { AppEnv, RouteDeps } from "../env.js";
@@ -54,7 +49,7 @@ export function completionRoutes(app: Hono<AppEnv>, { gateway, clock }: RouteDep
           delta: (index, text) => completionChunk(meta, { index, text, finishReason: null }, options),
           finish: (index, reason) =>
             completionChunk(meta, { index, text: "", finishReason: reason }, options),
-          usage: (usage) => completionUsageChunk(meta, usage),
+          usage: (usage) => usageChunk(meta, "text_completion", usage),
         },
       });
     }
