@@ -84,6 +84,8 @@ const simulatedBackendSchema = z
     tensorParallel: positiveInt.default(1),
     precision: z.enum(["bf16", "fp8", "int4"]).default("bf16"),
     kvCacheDtype: z.enum(["bf16", "fp8"]).default("bf16"),
+    /** `roofline`: step times from the roofline model; `zero`: steps take no time (to benchmark the gateway). */
+    latency: z.enum(["roofline", "zero"]).default("roofline"),
     /** Overrides the catalog's price of one GPU-hour. */
     pricePerGpuHourUsd: z.number().nonnegative().optional(),
     engine: engineSchema.default({}),

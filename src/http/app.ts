@@ -1,5 +1,4 @@
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import type { Logger } from "pino";
 import { errorBody, toGatewayError } from "../api/errors.js";
@@ -60,20 +59,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       "request",
     );
   });
-  app.use(
-    "/v1/*",
-    bodyLimit({
-      maxSize: deps.bodyLimitBytes,
-      onError: () => {
-        throw new GatewayError(
-          "request_too_large",
-          `The request body exceeds the limit of ${deps.bodyLimitBytes} bytes.`,
-        );
-      },
-    }),
-  );
 
-  const routeDeps = { gateway, clock: deps.clock };
+  const routeDeps = { gateway, clock: deps.clock, bodyLimitBytes: deps.bodyLimitBytes };
   chatRoutes(app, routeDeps);
   completionRoutes(app, routeDeps);
   modelRoutes(app, routeDeps);

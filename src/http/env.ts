@@ -1,9 +1,12 @@
+import type { HttpBindings } from "@hono/node-server";
 import type { Logger } from "pino";
 import type { Clock } from "../core/clock.js";
 import type { Gateway } from "../core/gateway.js";
 
 /** Per-request values carried through Hono's typed context. */
 export interface AppEnv {
+  /** The raw Node request and response under @hono/node-server; absent under app.request() in tests. */
+  Bindings: Partial<HttpBindings>;
   Variables: {
     requestId: string;
     /** Endpoint label for metrics (a closed set). */
@@ -18,4 +21,6 @@ export interface AppEnv {
 export interface RouteDeps {
   gateway: Gateway;
   clock: Clock;
+  /** Largest accepted request body in bytes (413 above). */
+  bodyLimitBytes: number;
 }

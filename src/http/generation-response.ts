@@ -1,5 +1,4 @@
 import type { Context } from "hono";
-import { stream } from "hono/streaming";
 import { errorBody, toGatewayError } from "../api/errors.js";
 import { addUsage } from "../api/responses.js";
 import { SSE_DONE, sseData } from "../api/sse.js";
@@ -7,6 +6,7 @@ import type { GatewayEvent, ServedDoneEvent } from "../core/gateway.js";
 import { mergeIndexed } from "../core/merge.js";
 import type { FinishReason, Usage } from "../core/types.js";
 import type { AppEnv } from "./env.js";
+import { respondWithStream } from "./node-io.js";
 
 /**
  * Turns generations into HTTP responses, once for both endpoints: JSON after collecting every event, or an SSE
@@ -85,11 +85,7 @@ export async function streamResponse(
   const events = mergeIndexed(options.generations);
   const first = await events.next();
 
-  c.header("Content-Type", "text/event-stream; charset=utf-8");
-  c.header("Cache-Control", "no-cache");
-  c.header("X-Accel-Buffering", "no");
-  return stream(c, async (out) => {
-    out.onAbort(() => abort.abort(new Error("client disconnected")));
+  return respondWithStream(c, async (out) => {
     let usage = ZERO_USAGE;
     let pending = "";
     for (const chunk of format.opening()) pending += sseData(chunk);
@@ -107,7 +103,10 @@ export async function streamResponse(
           await out.write(pending);
           pending = "";
         }
-        if (out.aborted) return;
+        if (out.closed) {
+          abort.abort(new Error("client disconnected"));
+          return;
+        }
         next = await events.next();
       }
       if (includeUsage) pending += sseData(format.usage(usage));

@@ -159,6 +159,23 @@ describe("gateway over the simulated engine", () => {
     expect((await json(res)).error.code).toBe("context_length_exceeded");
   });
 
+  it("runs the zero-latency profile without advancing time or charging GPU time", async () => {
+    const f = fleet({
+      ...llama8bOnH100,
+      deployments: [
+        {
+          ...llama8bOnH100.deployments[0]!,
+          backend: { type: "simulated", hardware: "H100-SXM-80GB", latency: "zero" },
+        },
+      ],
+    });
+    const res = await f.post({ model: "llama", messages: [{ role: "user", content: "Hi" }], max_tokens: 20 });
+    expect(res.status).toBe(200);
+    expect((await json(res)).usage.completion_tokens).toBeGreaterThan(0);
+    expect(f.clock.now()).toBe(0);
+    expect(Number(res.headers.get("x-tollgate-cost-usd"))).toBe(0);
+  });
+
   it("refuses at start-up a deployment whose weights do not fit its GPUs", () => {
     const build = () =>
       fleet({

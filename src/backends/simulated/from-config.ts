@@ -49,6 +49,7 @@ export function createSimulatedReplicas(
       output,
       faults: backend.faults,
       clock,
+      latencyProfile: backend.latency,
       // Each replica gets its own stream, stable across runs for the same config seed.
       seed: hashString(id, config.seed >>> 0),
     });

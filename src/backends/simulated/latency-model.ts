@@ -110,3 +110,14 @@ export function createLatencyModel(input: LatencyModelInput): LatencyModel {
     },
   };
 }
+
+/**
+ * The "zero" latency profile: every step takes no time, so a generation costs only the event-loop hops between
+ * steps. For measuring the gateway itself (overhead benchmarks), never for capacity figures.
+ */
+export function createZeroLatencyModel(peakFlopsPerGpu: number): LatencyModel {
+  return {
+    peakFlopsPerGpu,
+    estimate: () => ({ memoryMs: 0, computeMs: 0, mfu: 0, stepMs: 0 }),
+  };
+}

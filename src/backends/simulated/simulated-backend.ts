@@ -7,7 +7,7 @@ import { CompletionWriter } from "./completion.js";
 import { Engine } from "./engine.js";
 import { FaultInjector } from "./faults.js";
 import { KvCache } from "./kv-cache.js";
-import { createLatencyModel, type LatencyModel } from "./latency-model.js";
+import { createLatencyModel, createZeroLatencyModel, type LatencyModel } from "./latency-model.js";
 import { type MemoryPlan, planMemory } from "./memory.js";
 import { validateSimulatedOptions } from "./options.js";
 import { Sequence } from "./sequence.js";
@@ -54,7 +54,9 @@ export class SimulatedBackend implements Backend {
       blockSize: options.engine.blockSize,
       prefixCaching: options.engine.prefixCaching,
     });
-    this.latency = createLatencyModel({ ...options, ...this.#plan });
+    const roofline = createLatencyModel({ ...options, ...this.#plan });
+    this.latency =
+      options.latencyProfile === "zero" ? createZeroLatencyModel(roofline.peakFlopsPerGpu) : roofline;
     this.#faults = new FaultInjector(options.faults, { createdMs: options.clock.now(), seed: options.seed });
     this.#engine = new Engine({
       clock: options.clock,

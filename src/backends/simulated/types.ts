@@ -68,6 +68,8 @@ export interface SimulatedBackendOptions {
   output: OutputSettings;
   faults: FaultSettings;
   clock: Clock;
+  /** `roofline` (default): step times from the model above; `zero`: steps take no time (gateway benchmarks). */
+  latencyProfile?: "roofline" | "zero";
   /** Seeds the fault-injection stream (generated text is seeded per request, independent of the replica). */
   seed: number;
 }

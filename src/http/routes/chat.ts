@@ -9,12 +9,12 @@ import { chatChunk, chatCompletion, type ResponseMeta, usageChunk } from "../../
 import { readJson } from "../body.js";
 import type { AppEnv, RouteDeps } from "../env.js";
 import { collect, servedHeaders, streamResponse } from "../generation-response.js";
-import { linkAbort } from "./abort.js";
+import { clientAbort } from "../node-io.js";
 
-export function chatRoutes(app: Hono<AppEnv>, { gateway, clock }: RouteDeps): void {
+export function chatRoutes(app: Hono<AppEnv>, { gateway, clock, bodyLimitBytes }: RouteDeps): void {
   app.post("/v1/chat/completions", async (c) => {
     c.set("endpoint", "chat_completions");
-    const body = validateBody(chatCompletionRequestSchema, await readJson(c));
+    const body = validateBody(chatCompletionRequestSchema, await readJson(c, bodyLimitBytes));
     const sampling = samplingParams(body, body.max_completion_tokens);
     const requestId = c.get("requestId");
     const request = gateway.prepare({
@@ -25,7 +25,7 @@ export function chatRoutes(app: Hono<AppEnv>, { gateway, clock }: RouteDeps): vo
       sampling,
     });
     c.set("model", request.model);
-    const abort = linkAbort(c.req.raw.signal);
+    const abort = clientAbort(c);
     const meta: ResponseMeta = {
       id: `chatcmpl-${requestId}`,
       created: Math.floor(clock.epochMs() / 1000),

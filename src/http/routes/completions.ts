@@ -5,12 +5,12 @@ import { GatewayError } from "../../core/errors.js";
 import { readJson } from "../body.js";
 import type { AppEnv, RouteDeps } from "../env.js";
 import { collect, servedHeaders, streamResponse } from "../generation-response.js";
-import { linkAbort } from "./abort.js";
+import { clientAbort } from "../node-io.js";
 
-export function completionRoutes(app: Hono<AppEnv>, { gateway, clock }: RouteDeps): void {
+export function completionRoutes(app: Hono<AppEnv>, { gateway, clock, bodyLimitBytes }: RouteDeps): void {
   app.post("/v1/completions", async (c) => {
     c.set("endpoint", "completions");
-    const body = validateBody(completionRequestSchema, await readJson(c));
+    const body = validateBody(completionRequestSchema, await readJson(c, bodyLimitBytes));
     if (body.echo)
       throw new GatewayError("unsupported_parameter", "echo is not supported.", { param: "echo" });
     if (body.suffix)
@@ -30,7 +30,7 @@ export function completionRoutes(app: Hono<AppEnv>, { gateway, clock }: RouteDep
     );
     const model = requests[0]!.model;
     c.set("model", model);
-    const abort = linkAbort(c.req.raw.signal);
+    const abort = clientAbort(c);
     const meta: ResponseMeta = {
       id: `cmpl-${requestId}`,
       created: Math.floor(clock.epochMs() / 1000),
