@@ -18,7 +18,11 @@ export interface ServerProcess {
  * the bench servers' `{"port":N}` both do). Servers run in their own process so the load generator does not share
  * their event loop; on this 2-core machine that gives each one core.
  */
-export function startServer(options: { name: string; args: string[]; env?: Record<string, string> }): Promise<ServerProcess> {
+export function startServer(options: {
+  name: string;
+  args: string[];
+  env?: Record<string, string>;
+}): Promise<ServerProcess> {
   const child = spawn(process.execPath, options.args, {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, ...options.env },
@@ -83,5 +87,9 @@ function wrap(name: string, child: ChildProcess, port: number): ServerProcess {
 
 /** The compiled gateway (`npm run bench` builds first) with a bench config. */
 export function startGateway(configFile: string, env: Record<string, string> = {}): Promise<ServerProcess> {
-  return startServer({ name: "tollgate", args: ["dist/main.js", "serve", "--config", configFile, "--port", "0"], env });
+  return startServer({
+    name: "tollgate",
+    args: ["dist/main.js", "serve", "--config", configFile, "--port", "0"],
+    env,
+  });
 }

@@ -12,7 +12,12 @@ const completion = JSON.stringify({
   model: "bench-model",
   system_fingerprint: "fp_bare",
   choices: [
-    { index: 0, message: { role: "assistant", content: words.join(" "), refusal: null }, logprobs: null, finish_reason: "length" },
+    {
+      index: 0,
+      message: { role: "assistant", content: words.join(" "), refusal: null },
+      logprobs: null,
+      finish_reason: "length",
+    },
   ],
   usage: { prompt_tokens: 20, completion_tokens: words.length, total_tokens: 20 + words.length },
 });
@@ -29,12 +34,18 @@ const app = new Hono();
 app.post("/v1/chat/completions", async (c) => {
   const body = await c.req.text();
   if (body.includes('"stream":true')) {
-    return c.body(stream, 200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" });
+    return c.body(stream, 200, {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-cache",
+    });
   }
   return c.body(completion, 200, { "content-type": "application/json" });
 });
 
-const server = serve({ fetch: app.fetch, port: Number(process.env.PORT ?? 0), hostname: "127.0.0.1" }, (info) => {
-  process.stdout.write(`${JSON.stringify({ port: info.port })}\n`);
-});
+const server = serve(
+  { fetch: app.fetch, port: Number(process.env.PORT ?? 0), hostname: "127.0.0.1" },
+  (info) => {
+    process.stdout.write(`${JSON.stringify({ port: info.port })}\n`);
+  },
+);
 process.once("SIGTERM", () => server.close(() => process.exit(0)));
