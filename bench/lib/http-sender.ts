@@ -1,0 +1,65 @@
+import { Pool } from "undici";
+import { CompletionBodyReader } from "./completion-body.js";
+import type { Sender } from "./open-loop.js";
+
+export interface HttpSenderOptions {
+  /** Origin of the server, e.g. `http://127.0.0.1:8080`; a path in it is ignored. */
+  baseUrl: string;
+  /** Default `/v1/chat/completions`. */
+  path?: string;
+  /** Keep-alive connections in the pool; default 64. Requests beyond them wait in undici's queue. */
+  connections?: number;
+}
+
+export interface HttpSender {
+  send: Sender;
+  /** Closes every connection, aborting whatever is still in flight. */
+  close(): Promise<void>;
+}
+
+export const DEFAULT_PATH = "/v1/chat/completions";
+export const DEFAULT_CONNECTIONS = 64;
+
+/**
+ * POSTs workload requests over an undici `Pool` (keep-alive, no pipelining: one request per connection at a
+ * time, as browsers and the OpenAI SDK do), reads each body to the end and counts its completion tokens.
+ * Transport failures resolve with `status: 0` and an `error`, so one bad request never stops a run.
+ */
+export function createHttpSender(options: HttpSenderOptions): HttpSender {
+  const connections = options.connections ?? DEFAULT_CONNECTIONS;
+  if (!(Number.isInteger(connections) && connections >= 1)) {
+    throw new RangeError(`connections must be an integer >= 1, got ${connections}`);
+  }
+  const path = options.path ?? DEFAULT_PATH;
+  const pool = new Pool(new URL(options.baseUrl).origin, { connections, pipelining: 1 });
+
+  const send: Sender = async (request, onFirstByte, signal) => {
+    let status = 0;
+    try {
+      const response = await pool.request({
+        path,
+        method: "POST",
+        headers: request.headers,
+        body: request.bodyText,
+        signal: signal ?? null,
+      });
+      status = response.statusCode;
+      const contentType = String(response.headers["content-type"] ?? "");
+      const stream = contentType.includes("text/event-stream");
+      // Streams: TTFT is the first event with generated text. JSON: the first byte of the body.
+      const reader = new CompletionBodyReader(stream ? { stream, onFirstContent: onFirstByte } : { stream });
+      response.body.setEncoding("utf8");
+      let first = true;
+      for await (const chunk of response.body) {
+        if (first && !stream) onFirstByte();
+        first = false;
+        reader.push(chunk as string);
+      }
+      return { status, ...reader.finish(status >= 200 && status < 300) };
+    } catch (error) {
+      return { status, completionTokens: 0, error: error instanceof Error ? error.message : String(error) };
+    }
+  };
+
+  return { send, close: () => pool.destroy() };
+}

@@ -1,0 +1,168 @@
+import { type ServerProcess, startGateway, startServer } from "../harness/processes.js";
+import { runClosedLoop } from "../lib/closed-loop.js";
+import { runOpenLoop } from "../lib/open-loop.js";
+import { createWorkload, type WorkloadSpec } from "../lib/workload.js";
+import type { Scenario, ScenarioContext } from "./types.js";
+
+/**
+ * What Tollgate adds to every request, measured side by side with the stack's ceiling (bare Hono returning a
+ * fixed body). Targets alternate within one run with identical load settings, so drift of the machine hits both.
+ * Tollgate runs its full pipeline over a simulated replica with the zero-latency profile (no GPU time).
+ */
+const SMALL_CHAT: WorkloadSpec = {
+  seed: 7,
+  model: "bench-model",
+  promptTokens: { median: 48, sigma: 0, min: 48, max: 48 },
+  outputTokens: { median: 16, sigma: 0, min: 16, max: 16 },
+  sharedPrefix: { ratio: 0, prefixes: 1, tokens: 1 },
+  repeatRatio: 0,
+  sloClassMix: {},
+  keyedRatio: 0,
+  apiKeys: [],
+  stream: false,
+  includeUsage: false,
+  temperature: 0,
+};
+
+export const overhead: Scenario = {
+  name: "overhead",
+  description:
+    "Gateway overhead vs bare Hono: closed-loop throughput, latency at 1,000 req/s paced, streaming TTFT",
+  async run(context: ScenarioContext) {
+    const quick = context.quick;
+    const settings = {
+      closedLoop: { connections: 32, durationSec: quick ? 2 : 10, rounds: quick ? 1 : 3 },
+      openLoop: {
+        rate: 1000,
+        durationMs: quick ? 2000 : 10_000,
+        arrivals: "uniform" as const,
+        rounds: quick ? 1 : 3,
+      },
+      streaming: { rate: 200, durationMs: quick ? 2000 : 10_000, arrivals: "uniform" as const },
+      workload: SMALL_CHAT,
+    };
+    const servers: ServerProcess[] = [];
+    try {
+      const bare = await startServer({ name: "bare-hono", args: ["bench/servers/bare-hono.mjs"] });
+      servers.push(bare);
+      const tollgate = await startGateway("bench/configs/zero-latency.yaml");
+      servers.push(tollgate);
+      const targets = [
+        { name: "bare Hono (fixed body)", server: bare },
+        { name: "Tollgate (zero-latency engine)", server: tollgate },
+      ];
+
+      // Warm both servers (JIT, connection pools) before anything is measured.
+      for (const target of targets) {
+        context.log(`warm-up: ${target.name}`);
+        const workload = createWorkload(SMALL_CHAT);
+        await runClosedLoop({
+          url: `${target.server.baseUrl}/v1/chat/completions`,
+          connections: settings.closedLoop.connections,
+          durationSec: quick ? 1 : 3,
+          next: () => workload.next(),
+        });
+      }
+
+      const throughput = new Map(targets.map((t) => [t.name, [] as number[]]));
+      const closedDetail: Record<string, unknown> = {};
+      for (let round = 0; round < settings.closedLoop.rounds; round++) {
+        for (const target of targets) {
+          context.log(`closed loop, round ${round + 1}: ${target.name}`);
+          const workload = createWorkload(SMALL_CHAT);
+          const result = await runClosedLoop({
+            url: `${target.server.baseUrl}/v1/chat/completions`,
+            connections: settings.closedLoop.connections,
+            durationSec: settings.closedLoop.durationSec,
+            next: () => workload.next(),
+          });
+          throughput.get(target.name)?.push(result.requestsPerSecond);
+          closedDetail[`${target.name} #${round + 1}`] = result;
+        }
+      }
+
+      const openDetail: Record<string, unknown> = {};
+      const openP = new Map(targets.map((t) => [t.name, { p50: [] as number[], p99: [] as number[] }]));
+      for (let round = 0; round < settings.openLoop.rounds; round++) {
+        for (const target of targets) {
+          context.log(`open loop 1,000 req/s, round ${round + 1}: ${target.name}`);
+          const workload = createWorkload(SMALL_CHAT);
+          const result = await runOpenLoop({
+            baseUrl: target.server.baseUrl,
+            rate: settings.openLoop.rate,
+            durationMs: settings.openLoop.durationMs,
+            arrivals: settings.openLoop.arrivals,
+            seed: round + 1,
+            next: () => workload.next(),
+          });
+          openP.get(target.name)?.p50.push(result.e2e.p50);
+          openP.get(target.name)?.p99.push(result.e2e.p99);
+          openDetail[`${target.name} #${round + 1}`] = result;
+        }
+      }
+
+      const streamDetail: Record<string, unknown> = {};
+      for (const target of targets) {
+        context.log(`streaming TTFT at ${settings.streaming.rate} req/s: ${target.name}`);
+        const workload = createWorkload({ ...SMALL_CHAT, stream: true });
+        streamDetail[target.name] = await runOpenLoop({
+          baseUrl: target.server.baseUrl,
+          rate: settings.streaming.rate,
+          durationMs: settings.streaming.durationMs,
+          arrivals: settings.streaming.arrivals,
+          seed: 99,
+          next: () => workload.next(),
+        });
+      }
+
+      const [bareName, tollName] = targets.map((t) => t.name) as [string, string];
+      const rps = (name: string) => median(throughput.get(name) ?? []);
+      const ratio = rps(tollName) / rps(bareName);
+      // Rounds alternate targets, so compare each Tollgate round with the bare round just before it, then
+      // take the median difference: a noisy round (GC, a neighbour on the VM) cannot decide the result alone.
+      const added = (q: "p50" | "p99") => {
+        const toll = openP.get(tollName)?.[q] ?? [];
+        const bare = openP.get(bareName)?.[q] ?? [];
+        return median(toll.map((v, k) => v - (bare[k] ?? Number.NaN)));
+      };
+      const addedP50 = added("p50");
+      const addedP99 = added("p99");
+      const ttft = (name: string) => (streamDetail[name] as { ttft: { p50: number } }).ttft.p50;
+      const notes = [
+        `throughput: Tollgate ${rps(tollName).toFixed(0)} req/s vs bare Hono ${rps(bareName).toFixed(0)} req/s = ${(100 * ratio).toFixed(0)}% (goal >= 50%: ${ratio >= 0.5 ? "met" : "missed"})`,
+        `added latency at 1,000 req/s paced: p50 ${addedP50.toFixed(2)} ms (goal <= 0.5: ${addedP50 <= 0.5 ? "met" : "missed"}), p99 ${addedP99.toFixed(2)} ms (goal <= 2: ${addedP99 <= 2 ? "met" : "missed"})`,
+        `streaming TTFT p50 at ${settings.streaming.rate} req/s: Tollgate ${ttft(tollName).toFixed(2)} ms vs bare Hono's first chunk ${ttft(bareName).toFixed(2)} ms`,
+        "proxy mode (Tollgate -> openai-http backend -> minimal upstream, vs a Hono + undici Pool proxy): not measured yet; the openai-http backend arrives with issue 4",
+      ];
+      return {
+        config: {
+          ...settings,
+          gatewayConfig: "bench/configs/zero-latency.yaml",
+          bareServer: "bench/servers/bare-hono.mjs",
+        },
+        results: {
+          summary: {
+            throughputRatio: ratio,
+            requestsPerSecond: { [bareName]: rps(bareName), [tollName]: rps(tollName) },
+            addedLatencyMs: { p50: addedP50, p99: addedP99 },
+            streamingTtftP50Ms: { [bareName]: ttft(bareName), [tollName]: ttft(tollName) },
+            proxy: "pending: needs the openai-http backend (issue 4)",
+          },
+          closedLoop: closedDetail,
+          openLoop: openDetail,
+          streaming: streamDetail,
+        },
+        notes,
+      };
+    } finally {
+      await Promise.all(servers.map((s) => s.stop()));
+    }
+  },
+};
+
+function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}

@@ -1,0 +1,92 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { createHttpSender } from "../../bench/lib/http-sender.js";
+import type { WorkloadRequest } from "../../bench/lib/workload.js";
+
+function request(body: Record<string, unknown>): WorkloadRequest {
+  return {
+    body,
+    bodyText: JSON.stringify(body),
+    headers: { "content-type": "application/json", authorization: "Bearer k" },
+    promptTokens: 1,
+    userTokens: 1,
+    maxTokens: 4,
+    repeated: false,
+  };
+}
+
+let server: Server | undefined;
+afterEach(async () => {
+  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  server = undefined;
+});
+
+/** A loopback server on an ephemeral port; returns its origin. */
+async function serve(
+  handler: (body: string, req: IncomingMessage, res: ServerResponse) => void,
+): Promise<string> {
+  server = createServer((req, res) => {
+    let body = "";
+    req.setEncoding("utf8");
+    req.on("data", (chunk: string) => {
+      body += chunk;
+    });
+    req.on("end", () => handler(body, req, res));
+  });
+  await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+describe("createHttpSender", () => {
+  it("POSTs the body and headers and reads usage from a JSON response", async () => {
+    const seen: { path?: string; body?: string; auth?: string } = {};
+    const origin = await serve((body, req, res) => {
+      Object.assign(seen, { path: req.url, body, auth: req.headers.authorization });
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ choices: [], usage: { completion_tokens: 7 } }));
+    });
+    const sender = createHttpSender({ baseUrl: origin, connections: 2 });
+    let firstBytes = 0;
+    const outcome = await sender.send(request({ stream: false }), () => firstBytes++);
+    await sender.close();
+    expect(outcome).toEqual({ status: 200, completionTokens: 7 });
+    expect(firstBytes).toBe(1);
+    expect(seen).toEqual({ path: "/v1/chat/completions", body: '{"stream":false}', auth: "Bearer k" });
+  });
+
+  it("reads an SSE stream and reports its first content event", async () => {
+    const origin = await serve((_body, _req, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.write(`data: ${JSON.stringify({ choices: [{ delta: { role: "assistant", content: "" } }] })}\n\n`);
+      res.write(`data: ${JSON.stringify({ choices: [{ delta: { content: "a" } }] })}\n\n`);
+      res.end(`data: ${JSON.stringify({ choices: [{ delta: { content: "b" } }] })}\n\ndata: [DONE]\n\n`);
+    });
+    const sender = createHttpSender({ baseUrl: origin, path: "/v1/x" });
+    let firstBytes = 0;
+    const outcome = await sender.send(request({ stream: true }), () => firstBytes++);
+    await sender.close();
+    expect(outcome).toEqual({ status: 200, completionTokens: 2 });
+    expect(firstBytes).toBe(1);
+  });
+
+  it("returns error statuses without an error, and transport failures as status 0", async () => {
+    const origin = await serve((_body, _req, res) => {
+      res.writeHead(429, { "content-type": "application/json" });
+      res.end('{"error":{"message":"slow down"}}');
+    });
+    const sender = createHttpSender({ baseUrl: origin });
+    expect(await sender.send(request({}), () => {})).toEqual({ status: 429, completionTokens: 0 });
+    await sender.close();
+
+    const closed = createHttpSender({ baseUrl: "http://127.0.0.1:1" });
+    const outcome = await closed.send(request({}), () => {});
+    await closed.close();
+    expect(outcome.status).toBe(0);
+    expect(outcome.error).toEqual(expect.any(String));
+  });
+
+  it("rejects a bad connection count", () => {
+    expect(() => createHttpSender({ baseUrl: "http://127.0.0.1:1", connections: 0 })).toThrow(/connections/);
+  });
+});
