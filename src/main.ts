@@ -89,7 +89,11 @@ async function serveCommand(options: {
     for (const problem of error.problems) process.stderr.write(`  ${problem}\n`);
     return 2;
   }
-  const logger = pino({ level: config.log.level, base: { service: "tollgate" } });
+  // Asynchronous stdout (sonic-boom): a log line never blocks the event loop; flushed at shutdown.
+  const logger = pino(
+    { level: config.log.level, base: { service: "tollgate" } },
+    pino.destination({ dest: 1, sync: false, minLength: 0 }),
+  );
   let draining = false;
   let composed: ReturnType<typeof compose>;
   try {
@@ -123,6 +127,7 @@ async function serveCommand(options: {
       await server.close(config.server.shutdownGraceMs);
       await gateway.close();
       logger.info("stopped");
+      logger.flush();
       resolveExit(0);
     };
     process.once("SIGTERM", () => void shutdown("SIGTERM"));

@@ -45,10 +45,17 @@ export const overhead: Scenario = {
     try {
       const bare = await startServer({ name: "bare-hono", args: ["bench/servers/bare-hono.mjs"] });
       servers.push(bare);
+      const bareReading = await startServer({
+        name: "bare-hono-read",
+        args: ["bench/servers/bare-hono.mjs"],
+        env: { BARE_READ_BODY: "1" },
+      });
+      servers.push(bareReading);
       const tollgate = await startGateway("bench/configs/zero-latency.yaml");
       servers.push(tollgate);
       const targets = [
         { name: "bare Hono (fixed body)", server: bare },
+        { name: "bare Hono reading the body", server: bareReading },
         { name: "Tollgate (zero-latency engine)", server: tollgate },
       ];
 
@@ -107,6 +114,8 @@ export const overhead: Scenario = {
         const workload = createWorkload({ ...SMALL_CHAT, stream: true });
         streamDetail[target.name] = await runOpenLoop({
           baseUrl: target.server.baseUrl,
+          // The bare server streams only when told by the URL: it never reads bodies.
+          path: target.server === tollgate ? "/v1/chat/completions" : "/v1/chat/completions?stream=1",
           rate: settings.streaming.rate,
           durationMs: settings.streaming.durationMs,
           arrivals: settings.streaming.arrivals,
@@ -115,7 +124,7 @@ export const overhead: Scenario = {
         });
       }
 
-      const [bareName, tollName] = targets.map((t) => t.name) as [string, string];
+      const [bareName, readName, tollName] = targets.map((t) => t.name) as [string, string, string];
       const rps = (name: string) => median(throughput.get(name) ?? []);
       const ratio = rps(tollName) / rps(bareName);
       // Rounds alternate targets, so compare each Tollgate round with the bare round just before it, then
@@ -129,7 +138,7 @@ export const overhead: Scenario = {
       const addedP99 = added("p99");
       const ttft = (name: string) => (streamDetail[name] as { ttft: { p50: number } }).ttft.p50;
       const notes = [
-        `throughput: Tollgate ${rps(tollName).toFixed(0)} req/s vs bare Hono ${rps(bareName).toFixed(0)} req/s = ${(100 * ratio).toFixed(0)}% (goal >= 50%: ${ratio >= 0.5 ? "met" : "missed"})`,
+        `throughput: Tollgate ${rps(tollName).toFixed(0)} req/s vs bare Hono ${rps(bareName).toFixed(0)} req/s = ${(100 * ratio).toFixed(0)}% (goal >= 50%: ${ratio >= 0.5 ? "met" : "missed"}); vs bare Hono reading the body (${rps(readName).toFixed(0)} req/s): ${((100 * rps(tollName)) / rps(readName)).toFixed(0)}%`,
         `added latency at 1,000 req/s paced: p50 ${addedP50.toFixed(2)} ms (goal <= 0.5: ${addedP50 <= 0.5 ? "met" : "missed"}), p99 ${addedP99.toFixed(2)} ms (goal <= 2: ${addedP99 <= 2 ? "met" : "missed"})`,
         `streaming TTFT p50 at ${settings.streaming.rate} req/s: Tollgate ${ttft(tollName).toFixed(2)} ms vs bare Hono's first chunk ${ttft(bareName).toFixed(2)} ms`,
         "proxy mode (Tollgate -> openai-http backend -> minimal upstream, vs a Hono + undici Pool proxy): not measured yet; the openai-http backend arrives with issue 4",
@@ -143,9 +152,17 @@ export const overhead: Scenario = {
         results: {
           summary: {
             throughputRatio: ratio,
-            requestsPerSecond: { [bareName]: rps(bareName), [tollName]: rps(tollName) },
+            requestsPerSecond: {
+              [bareName]: rps(bareName),
+              [readName]: rps(readName),
+              [tollName]: rps(tollName),
+            },
             addedLatencyMs: { p50: addedP50, p99: addedP99 },
-            streamingTtftP50Ms: { [bareName]: ttft(bareName), [tollName]: ttft(tollName) },
+            streamingTtftP50Ms: {
+              [bareName]: ttft(bareName),
+              [readName]: ttft(readName),
+              [tollName]: ttft(tollName),
+            },
             proxy: "pending: needs the openai-http backend (issue 4)",
           },
           closedLoop: closedDetail,

@@ -33,6 +33,7 @@ export const overload: Scenario = {
         url: `${gateway.baseUrl}/v1/chat/completions`,
         ...settings.capacityProbe,
         next: () => probeWorkload.next(),
+        timeoutSec: 300,
       });
       const rate = Math.max(1, Math.round(capacity.requestsPerSecond * settings.overloadFactor));
       context.log(`capacity ~${capacity.requestsPerSecond.toFixed(1)} req/s; offering ${rate} req/s`);

@@ -25,6 +25,8 @@ export const steadyChat: Scenario = {
         connections: settings.connections,
         durationSec: settings.durationSec,
         next: () => workload.next(),
+        // Long answers on a busy fleet take tens of seconds; autocannon's 10 s default would cut them off.
+        timeoutSec: 300,
       });
       const notes = [
         `${result.requestsPerSecond.toFixed(1)} req/s, ${result.completionTokensPerSecond?.toFixed(0) ?? "?"} completion tokens/s; p50 ${result.latency.p50.toFixed(0)} ms, p99 ${result.latency.p99.toFixed(0)} ms end to end`,

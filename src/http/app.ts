@@ -1,5 +1,4 @@
 import { Hono } from "hono";
-import { requestId } from "hono/request-id";
 import type { Logger } from "pino";
 import { errorBody, toGatewayError } from "../api/errors.js";
 import type { Clock } from "../core/clock.js";
@@ -7,6 +6,7 @@ import { GatewayError } from "../core/errors.js";
 import type { Gateway } from "../core/gateway.js";
 import type { Metrics } from "../metrics/metrics.js";
 import type { AppEnv } from "./env.js";
+import { requestHeader } from "./node-io.js";
 import { chatRoutes } from "./routes/chat.js";
 import { completionRoutes } from "./routes/completions.js";
 import { modelRoutes } from "./routes/models.js";
@@ -38,8 +38,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const { gateway, metrics, logger } = deps;
   const app = new Hono<AppEnv>();
 
-  app.use(requestId({ limitLength: 128, generator: () => `req_${crypto.randomUUID().replaceAll("-", "")}` }));
   app.use(async (c, next) => {
+    const requestId = clientRequestId(requestHeader(c, "x-request-id")) ?? newRequestId();
+    c.set("requestId", requestId);
+    c.header("x-request-id", requestId);
     c.set("endpoint", "other");
     c.set("model", "");
     c.set("logger", logger);
@@ -102,4 +104,15 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     return c.json(errorBody(gatewayError), gatewayError.status as 400);
   });
   return app;
+}
+
+/** A client's own request id is kept when it is short and made of safe characters (it is echoed and logged). */
+const SAFE_REQUEST_ID = /^[\w\-=.:]{1,128}$/;
+
+function clientRequestId(value: string | undefined): string | undefined {
+  return value !== undefined && SAFE_REQUEST_ID.test(value) ? value : undefined;
+}
+
+function newRequestId(): string {
+  return `req_${crypto.randomUUID().replaceAll("-", "")}`;
 }

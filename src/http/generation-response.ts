@@ -117,7 +117,7 @@ export async function streamResponse(
       c.get("logger").error({ err: error, requestId: c.get("requestId") }, "generation failed mid-stream");
       await out.write(pending + sseData(errorBody(gatewayError)));
     } finally {
-      await events.return(undefined);
+      await events.return();
     }
   });
 }

@@ -12,9 +12,17 @@ import type { AppEnv } from "./env.js";
  * time). Under `app.request()` (tests) there is no Node binding and the portable Web API path is used.
  */
 
+/** A request header, read from the raw Node request when there is one (no WHATWG Headers object is built). */
+export function requestHeader(c: Context<AppEnv>, name: string): string | undefined {
+  const incoming = c.env?.incoming;
+  if (incoming === undefined) return c.req.header(name);
+  const value = incoming.headers[name];
+  return Array.isArray(value) ? value.join(", ") : value;
+}
+
 /** Reads the body as UTF-8 text, refusing more than `limit` bytes (413) without buffering past the limit. */
 export async function readBodyText(c: Context<AppEnv>, limit: number): Promise<string> {
-  const declared = c.req.header("content-length");
+  const declared = requestHeader(c, "content-length");
   if (declared !== undefined && Number(declared) > limit) throw tooLarge(limit);
   const incoming = c.env?.incoming;
   if (incoming === undefined) {

@@ -43,11 +43,16 @@ export interface EngineDeps {
 
 type Counters = Omit<EngineStats, "kvBlocksTotal" | "kvBlocksUsed">;
 
+/** Zero-time steps run in one event-loop turn before the engine yields (bounds the time it holds the loop). */
+const MAX_INSTANT_STEPS = 64;
+
 export class Engine {
   readonly #deps: EngineDeps;
   readonly #waiting: Sequence[] = [];
   readonly #running: Sequence[] = [];
   #step: Step | undefined;
+  /** Zero-duration steps run back to back since the engine last yielded to the event loop. */
+  #instantSteps = 0;
   #timer: TimerHandle | undefined;
   readonly #counters: Counters = {
     steps: 0,
@@ -117,6 +122,13 @@ export class Engine {
       if (at !== undefined) this.#timer = clock.setTimer(at - clock.now(), () => this.#crash());
       return;
     }
+    // Steps that take no time (the zero-latency profile) all happen at the same instant, so run a bounded
+    // number back to back instead of paying an event-loop turn for each; then yield so I/O and new arrivals run.
+    if (this.#instantSteps > 0 && this.#instantSteps < MAX_INSTANT_STEPS) {
+      this.#startStep();
+      return;
+    }
+    this.#instantSteps = 0;
     this.#timer = clock.setTimer(0, () => this.#startStep());
   }
 
@@ -129,10 +141,15 @@ export class Engine {
     const durationMs = latency.estimate(batch).stepMs * faults.latencyMultiplier;
     this.#step = { batch, startMs: now, durationMs };
     const outage = faults.nextOutageStart(now);
-    this.#timer =
-      outage !== undefined && outage < now + durationMs
-        ? clock.setTimer(outage - now, () => this.#crash())
-        : clock.setTimer(durationMs, () => this.#finishStep());
+    if (outage !== undefined && outage < now + durationMs) {
+      this.#timer = clock.setTimer(outage - now, () => this.#crash());
+    } else if (durationMs === 0) {
+      this.#instantSteps++;
+      this.#finishStep();
+    } else {
+      this.#instantSteps = 0;
+      this.#timer = clock.setTimer(durationMs, () => this.#finishStep());
+    }
   }
 
   #schedule(): Work[] {

@@ -1,3 +1,5 @@
+import { FreeList } from "./free-list.js";
+
 /**
  * The paged KV cache: a pool of fixed-size blocks (vLLM's PagedAttention) plus automatic prefix caching as
  * vLLM V1 does it. A full block is identified by a chained hash of (parent block's hash, the block's token
@@ -51,8 +53,8 @@ export class KvCache {
   readonly prefixCaching: boolean;
   readonly #refCount: Int32Array;
   readonly #hashOf: (string | undefined)[];
-  /** Blocks with no reference, least recently freed first (Map keeps insertion order). */
-  readonly #free = new Map<number, true>();
+  /** Blocks with no reference, least recently freed first. */
+  readonly #free: FreeList;
   readonly #cached = new Map<string, number>();
 
   constructor(options: { totalBlocks: number; blockSize: number; prefixCaching: boolean }) {
@@ -61,6 +63,7 @@ export class KvCache {
     this.prefixCaching = options.prefixCaching;
     this.#refCount = new Int32Array(options.totalBlocks);
     this.#hashOf = new Array<string | undefined>(options.totalBlocks).fill(undefined);
+    this.#free = new FreeList(options.totalBlocks);
     this.reset();
   }
 
@@ -144,7 +147,7 @@ export class KvCache {
       const block = table.blocks[i] as number;
       const count = (this.#refCount[block] ?? 0) - 1;
       this.#refCount[block] = count;
-      if (count === 0) this.#free.set(block, true);
+      if (count === 0) this.#free.push(block);
     }
     table.blocks = [];
     table.committed = 0;
@@ -156,7 +159,7 @@ export class KvCache {
     this.#hashOf.fill(undefined);
     this.#cached.clear();
     this.#free.clear();
-    for (let block = 0; block < this.totalBlocks; block++) this.#free.set(block, true);
+    for (let block = 0; block < this.totalBlocks; block++) this.#free.push(block);
   }
 
   #ref(block: number): void {
@@ -167,10 +170,8 @@ export class KvCache {
 
   #allocate(table: BlockTable, count: number): void {
     for (let n = 0; n < count; n++) {
-      const next = this.#free.keys().next();
-      if (next.done) throw new Error("KvCache: allocation past a checked capacity");
-      const block = next.value;
-      this.#free.delete(block);
+      const block = this.#free.shift();
+      if (block === -1) throw new Error("KvCache: allocation past a checked capacity");
       const hash = this.#hashOf[block];
       if (hash !== undefined) {
         // Evicting a cached block: its prefix is no longer reusable.
