@@ -90,6 +90,8 @@ export const memory: Scenario = {
       await pool.destroy();
       await delay(2000);
       const afterRss = gateway.rssBytes();
+      // Every aborted request must have left the pipeline (nothing leaked in the engines or the gateway).
+      const inFlightAfterClose = await inFlight();
       const mib = (b: number) => b / 2 ** 20;
       const perConnectionKiB = (peakRss - idleRss) / 1024 / Math.max(1, held);
       return {
@@ -104,12 +106,13 @@ export const memory: Scenario = {
               idleRssMiB: mib(idleRss),
               peakRssMiB: mib(peakRss),
               afterCloseRssMiB: mib(afterRss),
+              generationsInFlightAfterClose: inFlightAfterClose,
               perConnectionKiB,
             },
           },
         },
         notes: [
-          `${held} concurrent generations held (${streaming} already streaming, the rest queued in the engines); RSS idle ${mib(idleRss).toFixed(0)} MiB, peak ${mib(peakRss).toFixed(0)} MiB (${perConnectionKiB.toFixed(1)} KiB per connection), ${mib(afterRss).toFixed(0)} MiB 2 s after they closed`,
+          `${held} concurrent generations held (${streaming} already streaming, the rest queued in the engines); RSS idle ${mib(idleRss).toFixed(0)} MiB, peak ${mib(peakRss).toFixed(0)} MiB (${perConnectionKiB.toFixed(1)} KiB per connection), ${mib(afterRss).toFixed(0)} MiB 2 s after they closed (V8 keeps its grown heap), with ${inFlightAfterClose} generations left in flight`,
         ],
       };
     } finally {
