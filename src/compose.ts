@@ -40,7 +40,12 @@ export function compose(options: ComposeOptions): Composed {
       id: m.id,
       ownedBy: m.ownedBy,
       contextLength: servedContextLength(config, m.id),
+      aliases: m.aliases,
+      fallbacks: m.fallbacks,
+      routing: m.routing,
     })),
+    deploymentWeights: Object.fromEntries(config.deployments.map((d) => [d.name, d.weight])),
+    seed: config.seed,
     backends,
     clock,
     tokenizer: createCl100kTokenizer(),
@@ -53,6 +58,7 @@ export function compose(options: ComposeOptions): Composed {
     logger,
     clock,
     bodyLimitBytes: config.server.bodyLimitBytes,
+    exposeRoutingHeaders: config.server.exposeRoutingHeaders,
     ...(options.isDraining && { isDraining: options.isDraining }),
   });
   return { gateway, metrics, app };

@@ -2,6 +2,7 @@ import { ConfigError } from "../config/load.js";
 import type { Config, DeploymentConfig } from "../config/schema.js";
 import type { Clock } from "../core/clock.js";
 import type { Backend } from "./backend.js";
+import { createOpenAiHttpReplicas } from "./openai-http/from-config.js";
 import { createSimulatedReplicas } from "./simulated/from-config.js";
 
 /** What a backend factory gets besides its deployment. */
@@ -16,6 +17,7 @@ type Factory = (deployment: DeploymentConfig, context: BackendContext) => Backen
 /** Backend kinds by the `backend.type` config value. Adding a kind is one entry here. */
 const FACTORIES: Record<BackendType, Factory> = {
   simulated: createSimulatedReplicas,
+  "openai-http": createOpenAiHttpReplicas,
 };
 
 /**

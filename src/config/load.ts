@@ -42,14 +42,18 @@ export function loadConfig(options: LoadConfigOptions): Config {
       `not valid YAML${where}: ${(error as Error).message.split("\n")[0]}`,
     ]);
   }
-  return parseConfig(applyOverrides(raw, options), options.file);
+  return parseConfig(applyOverrides(raw, options), options.file, options.env ?? {});
 }
 
 /** Validates an already-parsed object (a YAML document or a test's literal). */
-export function parseConfig(raw: unknown, source = "config"): Config {
+export function parseConfig(
+  raw: unknown,
+  source = "config",
+  env: Readonly<Record<string, string | undefined>> = {},
+): Config {
   const result = configSchema.safeParse(raw ?? {});
   if (!result.success) throw new ConfigError(source, formatIssues(result.error.issues));
-  const problems = crossCheck(result.data);
+  const problems = [...expandSecrets(result.data, env), ...crossCheck(result.data)];
   if (problems.length > 0) throw new ConfigError(source, problems);
   return deepFreeze(result.data);
 }
@@ -106,8 +110,39 @@ function crossCheck(config: Config): string[] {
       );
     }
   });
+  const names = new Map<string, string>(config.models.map((m) => [m.id, `model "${m.id}"`]));
   config.models.forEach((model, i) => {
     if (!served.has(model.id)) problems.push(`models.${i}: no deployment serves model "${model.id}"`);
+    model.aliases.forEach((alias, j) => {
+      const taken = names.get(alias);
+      if (taken !== undefined) problems.push(`models.${i}.aliases.${j}: "${alias}" is already ${taken}`);
+      names.set(alias, `an alias of "${model.id}"`);
+    });
+    model.fallbacks.forEach((fallback, j) => {
+      if (fallback === model.id)
+        problems.push(`models.${i}.fallbacks.${j}: a model cannot fall back to itself`);
+      else if (!modelIds.has(fallback))
+        problems.push(`models.${i}.fallbacks.${j}: no model with id "${fallback}"`);
+    });
+  });
+  return problems;
+}
+
+/**
+ * Upstream API keys may name an environment variable as `${NAME}` so secrets stay out of config files;
+ * the value is read here, once, at start-up.
+ */
+function expandSecrets(config: Config, env: Readonly<Record<string, string | undefined>>): string[] {
+  const problems: string[] = [];
+  config.deployments.forEach((deployment, i) => {
+    const backend = deployment.backend;
+    if (backend.type !== "openai-http" || backend.apiKey === undefined) return;
+    const match = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(backend.apiKey);
+    if (match === null) return;
+    const value = env[match[1]!];
+    if (value === undefined || value === "") {
+      problems.push(`deployments.${i}.backend.apiKey: environment variable ${match[1]} is not set`);
+    } else backend.apiKey = value;
   });
   return problems;
 }

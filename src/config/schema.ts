@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { POLICY_NAMES } from "../routing/policies/index.js";
 
 /**
  * The whole configuration as one zod schema. Types come from z.infer; every default lives here, so the YAML
@@ -95,7 +96,82 @@ const simulatedBackendSchema = z
   })
   .strict();
 
-export const backendSchema = z.discriminatedUnion("type", [simulatedBackendSchema]);
+const openAiHttpBackendSchema = z
+  .object({
+    type: z.literal("openai-http"),
+    /** Base URL of an OpenAI-compatible server (vLLM, Ollama, OpenAI, another Tollgate); `/v1` is appended. */
+    url: z.url({ protocol: /^https?$/ }),
+    /** Sent upstream as `Authorization: Bearer`; `${ENV_NAME}` is read from the environment at start-up. */
+    apiKey: z.string().optional(),
+    /** Extra headers sent upstream. */
+    headers: z.record(z.string(), z.string()).default({}),
+    /** Model name sent upstream (default: the Tollgate model id). */
+    upstreamModel: z.string().optional(),
+    /** Keep-alive connections per replica (undici Pool). */
+    connections: positiveInt.max(4096).default(64),
+    /** Accelerator type, when known (for reports); `external` otherwise. */
+    gpu: z.string().default("external"),
+    /** What one replica costs per hour, for cost per response (0 when unknown). */
+    pricePerGpuHourUsd: z.number().nonnegative().default(0),
+  })
+  .strict();
+
+export const backendSchema = z.discriminatedUnion("type", [simulatedBackendSchema, openAiHttpBackendSchema]);
+
+/** Replica-selection policies (src/routing/policies), by config name. */
+const policyNames = POLICY_NAMES;
+
+/** How a model's requests are spread over its replicas and what happens when they fail. */
+export const routingSchema = z
+  .object({
+    /** Replica-selection policy for the model's pool (README: "Routing policies"). */
+    policy: z.enum(policyNames).default("least-outstanding"),
+    retries: z
+      .object({
+        /** Attempts in all, the first included; retried only before the first token. */
+        maxAttempts: positiveInt.max(10).default(3),
+        /** Full-jitter exponential backoff between attempts. */
+        backoffBaseMs: z.number().nonnegative().default(25),
+        backoffMaxMs: z.number().nonnegative().default(1000),
+        /** Retries allowed per request over the window (a retry budget: no retry storms in an outage). */
+        budgetRatio: z.number().min(0).max(10).default(0.2),
+        /** Retries per second always allowed, so low traffic can still retry. */
+        budgetMinPerSecond: z.number().nonnegative().default(5),
+        budgetWindowMs: positiveInt.multipleOf(1000, "use whole seconds").default(10_000),
+      })
+      .strict()
+      .refine((r) => r.backoffMaxMs >= r.backoffBaseMs, { message: "backoffMaxMs must be >= backoffBaseMs" })
+      .prefault({}),
+    breaker: z
+      .object({
+        /** Open after this many failures in a row. */
+        consecutiveFailures: positiveInt.default(5),
+        /** ...or when this share of the window's requests failed... */
+        errorRate: z.number().gt(0).max(1).default(0.5),
+        /** ...with at least this many requests in the window. */
+        minRequests: positiveInt.default(20),
+        windowMs: positiveInt.multipleOf(1000, "use whole seconds").default(10_000),
+        /** Cool-down before a probe; doubles after each failed probe, up to maxOpenMs. */
+        openMs: positiveInt.default(5_000),
+        maxOpenMs: positiveInt.default(60_000),
+        halfOpenProbes: positiveInt.default(1),
+      })
+      .strict()
+      .refine((b) => b.maxOpenMs >= b.openMs, { message: "maxOpenMs must be >= openMs" })
+      .prefault({}),
+    timeouts: z
+      .object({
+        /** Connecting to an HTTP upstream. */
+        connectMs: positiveInt.default(5_000),
+        /** Dispatch to first token, queueing in the engine included; retryable. */
+        firstTokenMs: positiveInt.default(60_000),
+        /** Dispatch to last token. */
+        totalMs: positiveInt.default(600_000),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
 
 export const deploymentSchema = z
   .object({
@@ -106,6 +182,8 @@ export const deploymentSchema = z
     provider: z.string().min(1).default("simulated"),
     region: z.string().min(1).default("local"),
     replicas: positiveInt.max(1024).default(1),
+    /** Relative share of traffic for weighted routing policies. */
+    weight: z.number().positive().default(1),
     backend: backendSchema,
   })
   .strict();
@@ -120,6 +198,11 @@ export const modelSchema = z
     contextLength: positiveInt.optional(),
     /** `owned_by` in /v1/models. */
     ownedBy: z.string().default("tollgate"),
+    /** Other names clients may use for this model (resolved before anything else). */
+    aliases: z.array(z.string().regex(/^[A-Za-z0-9._:/-]{1,128}$/)).default([]),
+    /** Models to try, in order, when this model's pool cannot serve (every replica failed or unavailable). */
+    fallbacks: z.array(z.string()).default([]),
+    routing: routingSchema.prefault({}),
   })
   .strict();
 
@@ -156,9 +239,11 @@ export const configSchema = z
         bodyLimitBytes: positiveInt.default(1_048_576),
         /** On SIGTERM: stop accepting, let in-flight requests finish for at most this long, then exit. */
         shutdownGraceMs: z.number().int().nonnegative().default(10_000),
+        /** Send x-tollgate-model / -replica / -deployment / -cost-usd response headers (turn off to hide the fleet). */
+        exposeRoutingHeaders: z.boolean().default(true),
       })
       .strict()
-      .default({ host: "127.0.0.1", port: 8080, bodyLimitBytes: 1_048_576, shutdownGraceMs: 10_000 }),
+      .prefault({}),
     log: z
       .object({
         level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -198,5 +283,8 @@ export type Config = z.infer<typeof configSchema>;
 export type DeploymentConfig = z.infer<typeof deploymentSchema>;
 export type ModelConfig = z.infer<typeof modelSchema>;
 export type SimulatedBackendConfig = z.infer<typeof simulatedBackendSchema>;
+export type OpenAiHttpBackendConfig = z.infer<typeof openAiHttpBackendSchema>;
+export type RoutingConfig = z.infer<typeof routingSchema>;
+export type PolicyName = (typeof policyNames)[number];
 export type HardwareEntry = z.infer<typeof hardwareEntrySchema>;
 export type ModelEntry = z.infer<typeof modelEntrySchema>;

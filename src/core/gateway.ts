@@ -2,11 +2,16 @@ import type { Logger } from "pino";
 import { responseCostUsd } from "../accounting/cost.js";
 import type { ModelCard } from "../api/responses.js";
 import type { Backend } from "../backends/backend.js";
+import type { RoutingConfig } from "../config/schema.js";
 import type { Metrics, ReplicaGaugeSample } from "../metrics/metrics.js";
-import { pickLeastOutstanding } from "../routing/least-outstanding.js";
+import { type DispatchEvent, type DispatchProgress, dispatch, type ServedBy } from "../routing/dispatch.js";
+import { createPolicy } from "../routing/policies/index.js";
+import { ReplicaPool } from "../routing/pool.js";
+import { RetryBudget } from "../routing/retry-budget.js";
+import { isRetryable } from "../routing/retry-policy.js";
 import type { Clock } from "./clock.js";
 import { GatewayError } from "./errors.js";
-import { RateWindow } from "./rate-window.js";
+import { SeededRandom } from "./random.js";
 import type { Tokenizer } from "./tokenizer.js";
 import type { ChatMessage, DoneEvent, GenerationRequest, RequestKind, TokenEvent } from "./types.js";
 
@@ -15,15 +20,23 @@ export interface ServedModelInfo {
   id: string;
   ownedBy: string;
   contextLength: number;
+  aliases?: readonly string[];
+  /** Models tried in order when this one's pool cannot serve. */
+  fallbacks?: readonly string[];
+  routing: RoutingConfig;
 }
 
 export interface GatewayDeps {
   models: readonly ServedModelInfo[];
   backends: readonly Backend[];
+  /** Relative traffic share per deployment, for weighted policies (default 1). */
+  deploymentWeights?: Readonly<Record<string, number>>;
   clock: Clock;
   tokenizer: Tokenizer;
   metrics: Metrics;
   logger: Logger;
+  /** Seeds routing's randomness (weighted choice, backoff jitter). */
+  seed?: number;
 }
 
 /** Sampling parameters of one request, normalised by the API layer. */
@@ -45,47 +58,64 @@ export type PrepareInput = {
 
 /** The `done` event as the gateway reports it: the backend's, plus where it ran and what it cost. */
 export interface ServedDoneEvent extends DoneEvent {
+  servedBy: ServedBy;
   deployment: string;
   costUsd: number;
 }
 
-export type GatewayEvent = TokenEvent | ServedDoneEvent;
+/** The first token of a generation carries `servedBy` (which model and replica answer), for headers. */
+export type GatewayEvent = (TokenEvent & { servedBy?: ServedBy }) | ServedDoneEvent;
 
-interface ReplicaState {
-  readonly backend: Backend;
-  outstanding: number;
-  readonly tokens: RateWindow;
-}
+const BREAKER_STATE_VALUE = { closed: 0, "half-open": 1, open: 2 } as const;
 
 interface ModelRoute {
   readonly info: ServedModelInfo;
-  readonly replicas: ReplicaState[];
-  cursor: number;
+  readonly pool: ReplicaPool;
+  readonly budget: RetryBudget;
 }
 
 /**
- * The serving pipeline without HTTP: validate against the model, tokenize, route to a replica, account for
- * the generation. Later stages (guard, cache, admission, queue, batcher) slot in between prepare and dispatch.
+ * The serving pipeline without HTTP: resolve the model (aliases), validate against its context, tokenize,
+ * dispatch to its pool (policy, retries, breakers, timeouts), fall back to other models when the pool cannot
+ * serve, and account for the generation. Later stages (guard, cache, admission, queue, batcher) slot in between
+ * prepare and dispatch.
  */
 export class Gateway {
   readonly #deps: GatewayDeps;
   readonly #routes = new Map<string, ModelRoute>();
+  readonly #aliases = new Map<string, string>();
   readonly #created: number;
+  readonly #random: SeededRandom;
 
   constructor(deps: GatewayDeps) {
     this.#deps = deps;
     this.#created = Math.floor(deps.clock.epochMs() / 1000);
+    this.#random = new SeededRandom(deps.seed ?? 1);
     for (const model of deps.models) {
       const backends = deps.backends.filter((b) => b.replica.model === model.id);
       // A model is served with the smallest window any of its replicas can hold.
       const windows = backends.map((b) => b.replica.maxContextTokens ?? Number.POSITIVE_INFINITY);
       const contextLength = Math.min(model.contextLength, ...windows);
-      const replicas = backends.map((backend) => ({
-        backend,
-        outstanding: 0,
-        tokens: new RateWindow({ clock: deps.clock }),
-      }));
-      this.#routes.set(model.id, { info: { ...model, contextLength }, replicas, cursor: 0 });
+      const { routing } = model;
+      const pool = new ReplicaPool({
+        model: model.id,
+        policyName: routing.policy,
+        policy: createPolicy(routing.policy),
+        members: backends.map((backend) => ({
+          backend,
+          weight: deps.deploymentWeights?.[backend.replica.deployment] ?? 1,
+        })),
+        breaker: routing.breaker,
+        clock: deps.clock,
+        random: this.#random,
+      });
+      const budget = new RetryBudget({
+        ratio: routing.retries.budgetRatio,
+        minPerSecond: routing.retries.budgetMinPerSecond,
+        windowMs: routing.retries.budgetWindowMs,
+      });
+      this.#routes.set(model.id, { info: { ...model, contextLength }, pool, budget });
+      for (const alias of model.aliases ?? []) this.#aliases.set(alias, model.id);
     }
     for (const backend of deps.backends) {
       if (!this.#routes.has(backend.replica.model)) {
@@ -99,14 +129,14 @@ export class Gateway {
   }
 
   getModel(id: string): ModelCard | undefined {
-    const route = this.#routes.get(id);
+    const route = this.#routes.get(this.resolve(id));
     return route && this.#card(route.info);
   }
 
   /** True when every model has at least one ready replica. */
   isReady(): boolean {
     for (const route of this.#routes.values()) {
-      if (!route.replicas.some((r) => r.backend.snapshot().ready)) return false;
+      if (!route.pool.hasAvailable()) return false;
     }
     return true;
   }
@@ -116,7 +146,7 @@ export class Gateway {
    * Throws model_not_found (404) or context_length_exceeded (400).
    */
   prepare(input: PrepareInput): GenerationRequest {
-    const route = this.#routes.get(input.model);
+    const route = this.#routes.get(this.resolve(input.model));
     if (route === undefined) {
       throw new GatewayError("model_not_found", `The model '${input.model}' does not exist.`, {
         param: "model",
@@ -155,52 +185,135 @@ export class Gateway {
     return request;
   }
 
+  /** The model id a client's name stands for (an alias resolves to its model; other names are returned as is). */
+  resolve(name: string): string {
+    return this.#aliases.get(name) ?? name;
+  }
+
   /**
-   * Routes the request to a replica and yields its events; the `done` event carries deployment and cost.
-   * Records token, latency and cost metrics when the generation finishes.
+   * Dispatches the request to its model's pool and yields the events; the first token and the `done` event say
+   * which model and replica served. When the pool cannot serve (every attempt failed before a token, or nothing
+   * is available), the model's fallbacks are tried in order. Records token, latency and cost metrics.
    */
   async *generate(request: GenerationRequest, signal: AbortSignal): AsyncGenerator<GatewayEvent> {
-    const route = this.#routes.get(request.model);
-    if (route === undefined) {
+    const primary = this.#routes.get(request.model);
+    if (primary === undefined) {
       throw new GatewayError("model_not_found", `The model '${request.model}' does not exist.`, {
         param: "model",
       });
     }
-    const replica = this.#pick(route);
-    const { backend } = replica;
-    const labels = { model: route.info.id, deployment: backend.replica.deployment };
     const metrics = this.#deps.metrics;
-    let firstTokenMs: number | undefined;
-    replica.outstanding++;
-    metrics.generationsInFlight.inc({ model: route.info.id });
+    const chain = [primary, ...(primary.info.fallbacks ?? []).flatMap((id) => this.#routes.get(id) ?? [])];
+    const progress: DispatchProgress = { started: false, attempts: 0 };
+    let lastError: unknown;
+    metrics.generationsInFlight.inc({ model: primary.info.id });
     try {
-      for await (const event of backend.generate(request, signal)) {
+      for (const [k, route] of chain.entries()) {
+        const attempt = k === 0 ? request : this.#retarget(request, route);
+        if (attempt === undefined) continue;
+        if (k > 0) metrics.fallbacks.inc({ model: primary.info.id, fallback: route.info.id });
+        try {
+          yield* this.#serve(route, attempt, signal, progress);
+          return;
+        } catch (error) {
+          if (progress.started || signal.aborted || !isRetryable(error)) throw error;
+          lastError = error;
+        }
+      }
+      throw lastError instanceof GatewayError
+        ? lastError
+        : new GatewayError("replica_unavailable", `No replica of model '${request.model}' is available.`, {
+            retryAfterSeconds: 1,
+          });
+    } finally {
+      metrics.generationsInFlight.dec({ model: primary.info.id });
+    }
+  }
+
+  async *#serve(
+    route: ModelRoute,
+    request: GenerationRequest,
+    signal: AbortSignal,
+    progress: DispatchProgress,
+  ): AsyncGenerator<GatewayEvent> {
+    const { clock, metrics } = this.#deps;
+    const { routing } = route.info;
+    const events = dispatch({
+      pool: route.pool,
+      request,
+      route: { promptTokens: request.promptTokens, maxTokens: request.maxTokens },
+      signal,
+      settings: {
+        maxAttempts: routing.retries.maxAttempts,
+        backoffBaseMs: routing.retries.backoffBaseMs,
+        backoffMaxMs: routing.retries.backoffMaxMs,
+        firstTokenMs: routing.timeouts.firstTokenMs,
+        totalMs: routing.timeouts.totalMs,
+      },
+      budget: route.budget,
+      clock,
+      random: this.#random,
+      progress,
+      hooks: {
+        onPick: (member) =>
+          metrics.routingDecisions.inc({
+            model: route.info.id,
+            policy: route.pool.policyName,
+            deployment: member.backend.replica.deployment,
+          }),
+        onRetry: (model) => metrics.retries.inc({ model }),
+        onRetryRefused: (model) => metrics.retriesRefused.inc({ model }),
+        onAttemptFailed: (member, error) =>
+          metrics.generations.inc({
+            model: route.info.id,
+            deployment: member.backend.replica.deployment,
+            outcome: error instanceof GatewayError ? error.code : "internal_error",
+          }),
+      },
+    });
+    let firstTokenMs: number | undefined;
+    try {
+      for await (const event of events as AsyncIterable<DispatchEvent>) {
         if (event.type === "token") {
           firstTokenMs ??= event.atMs;
-          replica.tokens.add(event.tokens);
           yield event;
           continue;
         }
-        const costUsd = responseCostUsd(event.gpuSeconds, backend.replica.pricePerGpuHourUsd);
+        const replica = this.#replica(event.servedBy.replicaId, route);
+        const costUsd = responseCostUsd(event.gpuSeconds, replica?.pricePerGpuHourUsd ?? 0);
+        const labels = { model: route.info.id, deployment: event.servedBy.deployment };
         this.#record(labels, request, event, costUsd, firstTokenMs ?? event.timings.firstTokenMs);
-        yield { ...event, deployment: backend.replica.deployment, costUsd };
+        yield { ...event, deployment: event.servedBy.deployment, costUsd };
       }
     } catch (error) {
-      if (!signal.aborted) {
+      // Failures after the first token are final; count them against the replica that was serving.
+      if (progress.started && !signal.aborted) {
         const outcome = error instanceof GatewayError ? error.code : "internal_error";
-        metrics.generations.inc({ ...labels, outcome });
+        metrics.generations.inc({ model: route.info.id, deployment: "", outcome });
       }
       throw error;
-    } finally {
-      replica.outstanding--;
-      metrics.generationsInFlight.dec({ model: route.info.id });
     }
+  }
+
+  /** The request re-aimed at a fallback model, or undefined when its prompt does not fit that model. */
+  #retarget(request: GenerationRequest, route: ModelRoute): GenerationRequest | undefined {
+    const context = route.info.contextLength;
+    if (request.promptTokens.length + 1 > context) return undefined;
+    return {
+      ...request,
+      model: route.info.id,
+      maxTokens: Math.min(request.maxTokens, context - request.promptTokens.length),
+    };
+  }
+
+  #replica(replicaId: string, route: ModelRoute) {
+    return route.pool.members.find((m) => m.backend.replica.id === replicaId)?.backend.replica;
   }
 
   replicaSamples(): ReplicaGaugeSample[] {
     const samples: ReplicaGaugeSample[] = [];
     for (const route of this.#routes.values()) {
-      for (const { backend, tokens } of route.replicas) {
+      for (const { backend, tokens, breaker, outstanding } of route.pool.members) {
         const snap = backend.snapshot();
         const stats = backend.stats?.();
         samples.push({
@@ -209,6 +322,8 @@ export class Gateway {
           model: backend.replica.model,
           ...snap,
           generationTokensPerSecond: tokens.perSecond(),
+          outstanding,
+          breakerState: BREAKER_STATE_VALUE[breaker.state(this.#deps.clock.now())],
           ...(stats && {
             engine: {
               preemptions: stats.preemptions,
@@ -225,22 +340,6 @@ export class Gateway {
 
   async close(): Promise<void> {
     await Promise.all(this.#deps.backends.map((b) => b.close()));
-  }
-
-  #pick(route: ModelRoute): ReplicaState {
-    const loads = route.replicas.map((r) => ({
-      ready: r.backend.snapshot().ready,
-      outstanding: r.outstanding,
-    }));
-    const index = pickLeastOutstanding(loads, route.cursor);
-    route.cursor = (route.cursor + 1) % Math.max(1, route.replicas.length);
-    const replica = route.replicas[index];
-    if (replica === undefined) {
-      throw new GatewayError("replica_unavailable", `No replica of model '${route.info.id}' is available.`, {
-        retryAfterSeconds: 1,
-      });
-    }
-    return replica;
   }
 
   #record(

@@ -18,6 +18,8 @@ export interface AppDeps {
   clock: Clock;
   /** Largest accepted request body in bytes (413 above). */
   bodyLimitBytes: number;
+  /** Send headers naming the model and replica that served (default true). */
+  exposeRoutingHeaders?: boolean;
   /** True while the server drains for shutdown: /readyz turns 503 so load balancers stop sending. */
   isDraining?: () => boolean;
 }
@@ -62,7 +64,12 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     );
   });
 
-  const routeDeps = { gateway, clock: deps.clock, bodyLimitBytes: deps.bodyLimitBytes };
+  const routeDeps = {
+    gateway,
+    clock: deps.clock,
+    bodyLimitBytes: deps.bodyLimitBytes,
+    exposeRoutingHeaders: deps.exposeRoutingHeaders ?? true,
+  };
   chatRoutes(app, routeDeps);
   completionRoutes(app, routeDeps);
   modelRoutes(app, routeDeps);

@@ -23,4 +23,6 @@ export interface RouteDeps {
   clock: Clock;
   /** Largest accepted request body in bytes (413 above). */
   bodyLimitBytes: number;
+  /** Send x-tollgate-model / -deployment / -replica / -cost-usd headers. */
+  exposeRoutingHeaders: boolean;
 }

@@ -5,6 +5,7 @@ import { SSE_DONE, sseData } from "../api/sse.js";
 import type { GatewayEvent, ServedDoneEvent } from "../core/gateway.js";
 import { mergeIndexed } from "../core/merge.js";
 import type { FinishReason, Usage } from "../core/types.js";
+import type { ServedBy } from "../routing/dispatch.js";
 import type { AppEnv } from "./env.js";
 import { respondWithStream } from "./node-io.js";
 
@@ -56,13 +57,22 @@ export async function collect(generations: readonly AsyncIterable<GatewayEvent>[
   };
 }
 
-/** Headers that tell the client where its request ran and what it cost. */
-export function servedHeaders(collected: Collected): Record<string, string> {
-  const first = collected.choices[0]?.done;
-  if (first === undefined) return {};
+/** Headers that tell the client which model and replica served it (off with server.exposeRoutingHeaders). */
+export function routingHeaders(servedBy: ServedBy | undefined, expose: boolean): Record<string, string> {
+  if (!expose || servedBy === undefined) return {};
   return {
-    "x-tollgate-deployment": first.deployment,
-    "x-tollgate-replica": first.replicaId,
+    "x-tollgate-model": servedBy.model,
+    "x-tollgate-deployment": servedBy.deployment,
+    "x-tollgate-replica": servedBy.replicaId,
+  };
+}
+
+/** Routing headers plus the cost of a collected (non-streamed) response. */
+export function servedHeaders(collected: Collected, expose: boolean): Record<string, string> {
+  const first = collected.choices[0]?.done;
+  if (!expose || first === undefined) return {};
+  return {
+    ...routingHeaders(first.servedBy, expose),
     "x-tollgate-cost-usd": collected.costUsd.toPrecision(6),
   };
 }
@@ -79,13 +89,18 @@ export async function streamResponse(
     format: StreamFormat;
     includeUsage: boolean;
     abort: AbortController;
+    /** Called with the first event's `servedBy` before any chunk is built (to name the served model). */
+    onServed: (servedBy: ServedBy | undefined) => void;
+    exposeRoutingHeaders: boolean;
   },
 ): Promise<Response> {
   const { format, includeUsage, abort } = options;
   const events = mergeIndexed(options.generations);
   const first = await events.next();
+  const servedBy = first.done ? undefined : first.value.item.servedBy;
+  options.onServed(servedBy);
 
-  return respondWithStream(c, async (out) => {
+  return respondWithStream(c, routingHeaders(servedBy, options.exposeRoutingHeaders), async (out) => {
     let usage = ZERO_USAGE;
     let pending = "";
     for (const chunk of format.opening()) pending += sseData(chunk);

@@ -80,11 +80,12 @@ const SSE_HEADERS = {
  */
 export async function respondWithStream(
   c: Context<AppEnv>,
+  headers: Readonly<Record<string, string>>,
   produce: (sink: StreamSink) => Promise<void>,
 ): Promise<Response> {
   const outgoing = c.env?.outgoing;
   if (outgoing === undefined) {
-    for (const [name, value] of Object.entries(SSE_HEADERS)) c.header(name, value);
+    for (const [name, value] of Object.entries({ ...SSE_HEADERS, ...headers })) c.header(name, value);
     c.header("Transfer-Encoding", "chunked");
     return stream(c, async (out) => {
       await produce({
@@ -95,7 +96,7 @@ export async function respondWithStream(
       });
     });
   }
-  outgoing.writeHead(200, { ...SSE_HEADERS, "x-request-id": c.get("requestId") });
+  outgoing.writeHead(200, { ...SSE_HEADERS, ...headers, "x-request-id": c.get("requestId") });
   await produce(nodeSink(outgoing));
   if (!outgoing.destroyed) outgoing.end();
   return RESPONSE_ALREADY_SENT;

@@ -36,6 +36,10 @@ export interface ReplicaGaugeSample {
   kvCacheUsage: number;
   /** Generation tokens per second over the recent window. */
   generationTokensPerSecond: number;
+  /** Requests this gateway has in flight on the replica. */
+  outstanding: number;
+  /** Circuit breaker: 0 closed, 1 half-open, 2 open. */
+  breakerState: number;
   /** Cumulative engine counters, when the backend is simulated. */
   engine?: { preemptions: number; prefixCacheQueries: number; prefixCacheHits: number; busySeconds: number };
 }
@@ -196,6 +200,40 @@ export function createMetrics(options: MetricsOptions = {}) {
       "Generation throughput of the replica over the last 10 seconds.",
       (s) => s.generationTokensPerSecond,
     ),
+    replicaOutstanding: replicaGauge(
+      "tollgate_replica_outstanding_requests",
+      "Requests this gateway has in flight on the replica (what least-outstanding routing balances).",
+      (s) => s.outstanding,
+    ),
+    replicaBreakerState: replicaGauge(
+      "tollgate_replica_breaker_state",
+      "The replica's circuit breaker: 0 closed, 1 half-open (probing), 2 open (no traffic).",
+      (s) => s.breakerState,
+    ),
+    retries: new Counter({
+      name: "tollgate_retries_total",
+      help: "Attempts retried on another replica after a retryable failure before the first token.",
+      labelNames: ["model"] as const,
+      registers: [registry],
+    }),
+    retriesRefused: new Counter({
+      name: "tollgate_retries_refused_total",
+      help: "Retries not made because the model's retry budget was spent (an outage, not a blip).",
+      labelNames: ["model"] as const,
+      registers: [registry],
+    }),
+    fallbacks: new Counter({
+      name: "tollgate_fallbacks_total",
+      help: "Requests sent to a fallback model because their model's pool could not serve them.",
+      labelNames: ["model", "fallback"] as const,
+      registers: [registry],
+    }),
+    routingDecisions: new Counter({
+      name: "tollgate_routing_decisions_total",
+      help: "Replicas chosen, by model, routing policy and deployment.",
+      labelNames: ["model", "policy", "deployment"] as const,
+      registers: [registry],
+    }),
     replicaPreemptions: replicaCounter(
       "tollgate_replica_preemptions_total",
       "Sequences preempted (KV dropped, recomputed later) since the replica started.",

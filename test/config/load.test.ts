@@ -34,7 +34,10 @@ describe("config", () => {
     expect(config.defaults.efficiency.mbu).toBe(0.6);
     expect(config.defaults.engine).toEqual({});
     expect(config.deployments[0]!.replicas).toBe(1);
-    expect(config.deployments[0]!.backend.tensorParallel).toBe(1);
+    const backend = config.deployments[0]!.backend;
+    expect(backend.type === "simulated" && backend.tensorParallel).toBe(1);
+    expect(config.models[0]!.routing.policy).toBe("least-outstanding");
+    expect(config.models[0]!.routing.retries.maxAttempts).toBe(3);
     expect(Object.isFrozen(config.deployments[0]!.backend)).toBe(true);
   });
 

@@ -1,5 +1,6 @@
 import { pino } from "pino";
 import type { Backend } from "../../src/backends/backend.js";
+import { routingSchema } from "../../src/config/schema.js";
 import { VirtualClock } from "../../src/core/clock.js";
 import { Gateway, type ServedModelInfo } from "../../src/core/gateway.js";
 import { createCl100kTokenizer } from "../../src/core/tokenizer.js";
@@ -14,7 +15,9 @@ export function appHarness(options: {
 }) {
   const clock = new VirtualClock();
   const backends = options.backends(clock);
-  const models = options.models ?? [{ id: "test-model", ownedBy: "tollgate", contextLength: 4096 }];
+  const models = options.models ?? [
+    { id: "test-model", ownedBy: "tollgate", contextLength: 4096, routing: routingSchema.parse({}) },
+  ];
   const logger = pino({ level: "silent" });
   let gateway: Gateway | undefined;
   const metrics = createMetrics({
@@ -37,7 +40,6 @@ export function appHarness(options: {
     void pending.finally(() => {
       settled = true;
     });
-    await clock.runUntilIdle();
     for (let i = 0; !settled; i++) {
       if (i > 100_000) throw new Error(`request to ${path} did not complete within 1000 s of virtual time`);
       await clock.advance(10);
@@ -45,10 +47,19 @@ export function appHarness(options: {
     return pending;
   }
 
-  /** Reads a streamed body while advancing the clock. */
+  /**
+   * Reads a streamed body while advancing the clock in small steps, as real time would pass while a client
+   * reads (jumping to the next timer could fire a far-off timeout before the reader catches up).
+   */
   async function text(response: Response): Promise<string> {
-    const reading = response.text();
-    await clock.runUntilIdle();
+    let settled = false;
+    const reading = response.text().finally(() => {
+      settled = true;
+    });
+    for (let i = 0; !settled; i++) {
+      if (i > 100_000) throw new Error("stream did not end within 1000 s of virtual time");
+      await clock.advance(10);
+    }
     return reading;
   }
 

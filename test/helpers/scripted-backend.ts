@@ -13,6 +13,8 @@ export interface Script {
   failAfter?: number;
   failWith?: GatewayError;
   gpuSecondsPerToken?: number;
+  /** Accept the request and never send a token (until aborted). */
+  hang?: boolean;
 }
 
 /** A backend that plays a fixed script on the injected clock: for HTTP tests that must not depend on the engine. */
@@ -22,11 +24,12 @@ export class ScriptedBackend implements Backend {
   running = 0;
   readonly requests: GenerationRequest[] = [];
   readonly #clock: Clock;
-  readonly #script: Script;
+  /** The script, replaceable mid-test (a replica that starts failing or recovers). */
+  script: Script;
 
   constructor(options: { clock: Clock; script: Script; model: string; deployment?: string; index?: number }) {
     this.#clock = options.clock;
-    this.#script = options.script;
+    this.script = options.script;
     const deployment = options.deployment ?? "scripted";
     this.replica = {
       id: `${deployment}/${options.index ?? 0}`,
@@ -43,10 +46,13 @@ export class ScriptedBackend implements Backend {
   async *generate(request: GenerationRequest, signal: AbortSignal): AsyncGenerator<GenerationEvent> {
     this.requests.push(request);
     if (!this.ready) throw new GatewayError("replica_unavailable", "scripted replica is down");
-    const { words, ttftMs, itlMs, failAfter, failWith } = this.#script;
+    const { words, ttftMs, itlMs, failAfter, failWith } = this.script;
     const arrivalMs = this.#clock.now();
     this.running++;
     try {
+      if (this.script.hang)
+        await sleep(this.#clock, Number.MAX_SAFE_INTEGER / 2, signal).catch(() => undefined);
+      if (signal.aborted) return;
       let firstTokenMs = arrivalMs;
       const limit = Math.min(words.length, request.maxTokens);
       for (let i = 0; i < limit; i++) {
@@ -72,7 +78,7 @@ export class ScriptedBackend implements Backend {
           endMs: this.#clock.now(),
           preemptions: 0,
         },
-        gpuSeconds: limit * (this.#script.gpuSecondsPerToken ?? 0.01),
+        gpuSeconds: limit * (this.script.gpuSecondsPerToken ?? 0.01),
         replicaId: this.replica.id,
       };
     } finally {

@@ -12,6 +12,7 @@ export function createSimulatedReplicas(
   { config, clock }: BackendContext,
 ): Backend[] {
   const backend = deployment.backend;
+  if (backend.type !== "simulated") throw new Error(`deployment ${deployment.name} is not simulated`);
   const modelConfig = config.models.find((m) => m.id === deployment.model);
   if (modelConfig === undefined)
     throw new Error(`deployment ${deployment.name}: unknown model ${deployment.model}`);

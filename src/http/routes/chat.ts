@@ -11,7 +11,10 @@ import type { AppEnv, RouteDeps } from "../env.js";
 import { collect, servedHeaders, streamResponse } from "../generation-response.js";
 import { clientAbort } from "../node-io.js";
 
-export function chatRoutes(app: Hono<AppEnv>, { gateway, clock, bodyLimitBytes }: RouteDeps): void {
+export function chatRoutes(
+  app: Hono<AppEnv>,
+  { gateway, clock, bodyLimitBytes, exposeRoutingHeaders }: RouteDeps,
+): void {
   app.post("/v1/chat/completions", async (c) => {
     c.set("endpoint", "chat_completions");
     const body = validateBody(chatCompletionRequestSchema, await readJson(c, bodyLimitBytes));
@@ -39,6 +42,10 @@ export function chatRoutes(app: Hono<AppEnv>, { gateway, clock, bodyLimitBytes }
         generations: [generation],
         includeUsage: sampling.includeUsage,
         abort,
+        exposeRoutingHeaders,
+        onServed: (servedBy) => {
+          if (servedBy !== undefined) meta.model = servedBy.model;
+        },
         format: {
           opening: () => [chatChunk(meta, { role: "assistant", content: "" }, null, options)],
           delta: (_i, text) => chatChunk(meta, { content: text }, null, options),
@@ -49,10 +56,11 @@ export function chatRoutes(app: Hono<AppEnv>, { gateway, clock, bodyLimitBytes }
     }
     const collected = await collect([generation]);
     const choice = collected.choices[0]!;
+    meta.model = choice.done.servedBy.model;
     return c.json(
       chatCompletion(meta, choice.text, choice.finishReason, collected.usage),
       200,
-      servedHeaders(collected),
+      servedHeaders(collected, exposeRoutingHeaders),
     );
   });
 }

@@ -7,7 +7,10 @@ import type { AppEnv, RouteDeps } from "../env.js";
 import { collect, servedHeaders, streamResponse } from "../generation-response.js";
 import { clientAbort } from "../node-io.js";
 
-export function completionRoutes(app: Hono<AppEnv>, { gateway, clock, bodyLimitBytes }: RouteDeps): void {
+export function completionRoutes(
+  app: Hono<AppEnv>,
+  { gateway, clock, bodyLimitBytes, exposeRoutingHeaders }: RouteDeps,
+): void {
   app.post("/v1/completions", async (c) => {
     c.set("endpoint", "completions");
     const body = validateBody(completionRequestSchema, await readJson(c, bodyLimitBytes));
@@ -44,6 +47,10 @@ export function completionRoutes(app: Hono<AppEnv>, { gateway, clock, bodyLimitB
         generations,
         includeUsage: sampling.includeUsage,
         abort,
+        exposeRoutingHeaders,
+        onServed: (servedBy) => {
+          if (servedBy !== undefined) meta.model = servedBy.model;
+        },
         format: {
           opening: () => [],
           delta: (index, text) => completionChunk(meta, { index, text, finishReason: null }, options),
@@ -55,7 +62,12 @@ export function completionRoutes(app: Hono<AppEnv>, { gateway, clock, bodyLimitB
     }
     try {
       const collected = await collect(generations);
-      return c.json(textCompletion(meta, collected.choices, collected.usage), 200, servedHeaders(collected));
+      meta.model = collected.choices[0]?.done.servedBy.model ?? meta.model;
+      return c.json(
+        textCompletion(meta, collected.choices, collected.usage),
+        200,
+        servedHeaders(collected, exposeRoutingHeaders),
+      );
     } catch (error) {
       abort.abort(error);
       throw error;
