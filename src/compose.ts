@@ -1,9 +1,12 @@
 import type { Logger } from "pino";
+import type { Backend } from "./backends/backend.js";
+import { FaultInjectingBackend } from "./backends/fault-injection.js";
 import { createBackends } from "./backends/registry.js";
 import { servedContextLength } from "./config/catalogs.js";
 import type { Config } from "./config/schema.js";
 import type { Clock } from "./core/clock.js";
 import { Gateway } from "./core/gateway.js";
+import { hashString, SeededRandom } from "./core/random.js";
 import { createCl100kTokenizer } from "./core/tokenizer.js";
 import { createApp } from "./http/app.js";
 import { createMetrics, type Metrics } from "./metrics/metrics.js";
@@ -25,11 +28,24 @@ export interface ComposeOptions {
   /** Collect Node.js process metrics (off in unit tests to keep scrapes small). */
   processMetrics?: boolean;
   isDraining?: () => boolean;
+  /**
+   * Wraps each replica before the gateway sees it (the backend server observes its replica's generations for
+   * vLLM's metrics this way). Default: the replicas as built.
+   */
+  wrapBackend?: (backend: Backend) => Backend;
 }
 
 export function compose(options: ComposeOptions): Composed {
   const { config, clock, logger } = options;
-  const backends = createBackends({ config, clock });
+  // Every replica is wrapped so the admin API can inject faults at run time (a no-op pass-through otherwise).
+  const wrap = options.wrapBackend ?? ((backend: Backend) => backend);
+  const backends = createBackends({ config, clock }).map(
+    (backend) =>
+      new FaultInjectingBackend(wrap(backend), {
+        clock,
+        random: new SeededRandom(hashString(`faults:${backend.replica.id}`, config.seed >>> 0)),
+      }),
+  );
   let gateway: Gateway | undefined;
   const metrics = createMetrics({
     processMetrics: options.processMetrics ?? true,
@@ -59,6 +75,9 @@ export function compose(options: ComposeOptions): Composed {
     clock,
     bodyLimitBytes: config.server.bodyLimitBytes,
     exposeRoutingHeaders: config.server.exposeRoutingHeaders,
+    ...(config.admin.enabled && {
+      admin: { replicas: new Map(backends.map((b) => [b.replica.id, b])), key: config.admin.key },
+    }),
     ...(options.isDraining && { isDraining: options.isDraining }),
   });
   return { gateway, metrics, app };

@@ -134,15 +134,20 @@ function crossCheck(config: Config): string[] {
  */
 function expandSecrets(config: Config, env: Readonly<Record<string, string | undefined>>): string[] {
   const problems: string[] = [];
+  const fromEnv = (value: string, field: string): string => {
+    const match = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(value);
+    if (match === null) return value;
+    const found = env[match[1]!];
+    if (found === undefined || found === "")
+      problems.push(`${field}: environment variable ${match[1]} is not set`);
+    return found ?? value;
+  };
+  if (config.admin.key !== undefined) config.admin.key = fromEnv(config.admin.key, "admin.key");
   config.deployments.forEach((deployment, i) => {
     const backend = deployment.backend;
-    if (backend.type !== "openai-http" || backend.apiKey === undefined) return;
-    const match = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(backend.apiKey);
-    if (match === null) return;
-    const value = env[match[1]!];
-    if (value === undefined || value === "") {
-      problems.push(`deployments.${i}.backend.apiKey: environment variable ${match[1]} is not set`);
-    } else backend.apiKey = value;
+    if (backend.type === "openai-http" && backend.apiKey !== undefined) {
+      backend.apiKey = fromEnv(backend.apiKey, `deployments.${i}.backend.apiKey`);
+    }
   });
   return problems;
 }

@@ -244,6 +244,15 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** The admin API (/admin/*): loopback clients always, others only with `Authorization: Bearer <key>`. */
+    admin: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** Lets non-loopback clients in; `${ENV_NAME}` is read from the environment. Unset: loopback only. */
+        key: z.string().min(16, "use at least 16 characters").optional(),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({
         level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

@@ -7,6 +7,7 @@ import type { Gateway } from "../core/gateway.js";
 import type { Metrics } from "../metrics/metrics.js";
 import type { AppEnv } from "./env.js";
 import { requestHeader } from "./node-io.js";
+import { type AdminDeps, adminRoutes } from "./routes/admin.js";
 import { chatRoutes } from "./routes/chat.js";
 import { completionRoutes } from "./routes/completions.js";
 import { modelRoutes } from "./routes/models.js";
@@ -20,6 +21,8 @@ export interface AppDeps {
   bodyLimitBytes: number;
   /** Send headers naming the model and replica that served (default true). */
   exposeRoutingHeaders?: boolean;
+  /** The admin API's replicas and key; no admin API when absent. */
+  admin?: Omit<AdminDeps, "gateway">;
   /** True while the server drains for shutdown: /readyz turns 503 so load balancers stop sending. */
   isDraining?: () => boolean;
 }
@@ -33,6 +36,8 @@ const ALLOWED_METHODS: ReadonlyArray<[path: string, allow: string]> = [
   ["/healthz", "GET"],
   ["/readyz", "GET"],
   ["/metrics", "GET"],
+  ["/admin/replicas", "GET"],
+  ["/admin/replicas/*", "POST"],
 ];
 
 /** Builds the Hono app. No side effects: listening, signals and the environment belong to server.ts. */
@@ -70,6 +75,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     bodyLimitBytes: deps.bodyLimitBytes,
     exposeRoutingHeaders: deps.exposeRoutingHeaders ?? true,
   };
+  if (deps.admin !== undefined) adminRoutes(app, { gateway, ...deps.admin }, deps.bodyLimitBytes);
   chatRoutes(app, routeDeps);
   completionRoutes(app, routeDeps);
   modelRoutes(app, routeDeps);
