@@ -58,6 +58,8 @@ export function compose(options: ComposeOptions): Composed {
       contextLength: servedContextLength(config, m.id),
       aliases: m.aliases,
       fallbacks: m.fallbacks,
+      canary: m.canary,
+      ...(m.shadow !== undefined && { shadow: m.shadow }),
       routing: m.routing,
     })),
     deploymentWeights: Object.fromEntries(config.deployments.map((d) => [d.name, d.weight])),

@@ -2,9 +2,12 @@
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { pino } from "pino";
-import { compose } from "./compose.js";
+import { type Logger, pino } from "pino";
+import { composeBackendServer } from "./backend-server/compose-backend.js";
+import { BACKEND_DEFAULT_PORT, parseBackendCommand } from "./backend-server/options.js";
+import { type Composed, compose } from "./compose.js";
 import { ConfigError, loadConfig } from "./config/load.js";
+import type { Config } from "./config/schema.js";
 import { SystemClock } from "./core/clock.js";
 import { startServer } from "./http/server.js";
 
@@ -12,23 +15,44 @@ const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const DEFAULT_CONFIG = resolve(PACKAGE_ROOT, "config/default.yaml");
 
 const USAGE = `Usage: tollgate [serve] [options]
+       tollgate backend --profile MODEL --gpu HARDWARE [options]
+       tollgate backend --config FILE [options]
 
 Commands:
   serve             Run the OpenAI-compatible gateway (default).
+  backend           Run ONE simulated replica as its own OpenAI-compatible server with
+                    vLLM's metric names on /metrics (vllm:*), to simulate a fleet over
+                    real HTTP: point a gateway's openai-http deployments at it.
 
-Options:
+Options (serve):
   --config FILE     YAML configuration (default: config/default.yaml, the embedded
                     default: in-process simulated GPU backends, in-memory stores).
   --port N          Port to listen on (overrides server.port and $PORT; 0 picks a free port).
   --host ADDR       Address to bind (overrides server.host and $HOST).
   -h, --help        Show this help.
 
+Options (backend; the command word comes first):
+  --profile MODEL   Model profile from the catalog (Llama-3.1-8B, Llama-3.1-70B,
+                    Mistral-7B-v0.1, Llama-2-7B, Qwen2.5-0.5B).
+  --gpu HARDWARE    Hardware from the catalog (H100-SXM-80GB, H100-PCIe-80GB,
+                    H200-SXM-141GB, A100-80GB, A100-40GB, L4, A10, MI300X).
+  --tp N            Tensor-parallel degree: GPUs in the replica (default 1).
+  --precision P     Weight precision: bf16 (default), fp8 or int4.
+  --model-id ID     Model id served (default: the profile name in lower case).
+  --latency MODE    roofline (default) or zero (steps take no time).
+  --seed N          Seed of output lengths and text (default 42).
+  --config FILE     Serve FILE's first simulated deployment (one replica) instead of
+                    --profile/--gpu/--tp/--precision/--model-id/--latency.
+  --port N          Port to listen on (default ${BACKEND_DEFAULT_PORT}, vLLM's; 0 picks a free port).
+  --host ADDR       Address to bind (default 127.0.0.1).
+
 Environment:
-  PORT, HOST        Override server.port / server.host from the config file.
+  PORT, HOST        Override server.port / server.host (flags win).
 
 Exit codes: 0 clean shutdown, 1 runtime failure, 2 bad command line or configuration.`;
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === "backend") return backendCommand(argv.slice(1));
   let parsed: ReturnType<typeof parseCli>;
   try {
     parsed = parseCli(argv);
@@ -41,6 +65,10 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const command = parsed.positionals[0] ?? "serve";
+  if (command === "backend") {
+    process.stderr.write(`tollgate: put the command first: tollgate backend [options]\n\n${USAGE}\n`);
+    return 2;
+  }
   if (command !== "serve") {
     process.stderr.write(`tollgate: unknown command "${command}"\n\n${USAGE}\n`);
     return 2;
@@ -89,21 +117,92 @@ async function serveCommand(options: {
     for (const problem of error.problems) process.stderr.write(`  ${problem}\n`);
     return 2;
   }
-  // Asynchronous stdout (sonic-boom): a log line never blocks the event loop; flushed at shutdown.
-  const logger = pino(
-    { level: config.log.level, base: { service: "tollgate" } },
-    pino.destination({ dest: 1, sync: false, minLength: 0 }),
-  );
-  let draining = false;
-  let composed: ReturnType<typeof compose>;
+  const logger = createLogger(config);
+  const state = { draining: false };
+  let composed: Composed;
   try {
-    composed = compose({ config, clock: new SystemClock(), logger, isDraining: () => draining });
+    composed = compose({ config, clock: new SystemClock(), logger, isDraining: () => state.draining });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`tollgate: invalid configuration in ${options.configFile}\n`);
     for (const problem of error.problems) process.stderr.write(`  ${problem}\n`);
     return 2;
   }
+  return listenUntilSignal({
+    config,
+    composed,
+    logger,
+    state,
+    name: "tollgate",
+    fields: { config: options.configFile },
+  });
+}
+
+/** `tollgate backend`: one simulated replica as an OpenAI-compatible server with vLLM's metric names. */
+async function backendCommand(argv: string[]): Promise<number> {
+  const command = parseBackendCommand(argv, { env: process.env });
+  if (command.kind === "help") {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (command.kind === "error") {
+    for (const problem of command.problems) process.stderr.write(`tollgate backend: ${problem}\n`);
+    return 2;
+  }
+  const { config, source } = command;
+  const logger = createLogger(config);
+  const state = { draining: false };
+  let composed: Composed;
+  try {
+    composed = composeBackendServer({
+      config,
+      clock: new SystemClock(),
+      logger,
+      isDraining: () => state.draining,
+    });
+  } catch (error) {
+    // Flags that pass the schema can still describe a replica that cannot exist (weights that do not fit).
+    if (!(error instanceof ConfigError)) throw error;
+    for (const problem of error.problems) process.stderr.write(`tollgate backend: ${problem}\n`);
+    return 2;
+  }
+  const deployment = config.deployments[0];
+  return listenUntilSignal({
+    config,
+    composed,
+    logger,
+    state,
+    name: "tollgate backend",
+    fields: {
+      role: "backend",
+      config: source,
+      deployment: deployment?.name,
+      gpu: deployment?.backend.type === "simulated" ? deployment.backend.hardware : undefined,
+    },
+  });
+}
+
+function createLogger(config: Config): Logger {
+  // Asynchronous stdout (sonic-boom): a log line never blocks the event loop; flushed at shutdown.
+  return pino(
+    { level: config.log.level, base: { service: "tollgate" } },
+    pino.destination({ dest: 1, sync: false, minLength: 0 }),
+  );
+}
+
+/**
+ * Listens, logs the start-up line (JSON with `port`: harnesses wait for it), and on SIGTERM/SIGINT turns
+ * /readyz to 503, drains in-flight requests for at most server.shutdownGraceMs, closes the backends and exits 0.
+ */
+async function listenUntilSignal(options: {
+  config: Config;
+  composed: Composed;
+  logger: Logger;
+  state: { draining: boolean };
+  name: string;
+  fields: Record<string, unknown>;
+}): Promise<number> {
+  const { config, composed, logger, state } = options;
   const { gateway, app } = composed;
   const server = await startServer(app, { port: config.server.port, host: config.server.host });
   logger.info(
@@ -111,15 +210,15 @@ async function serveCommand(options: {
       port: server.port,
       host: config.server.host,
       models: gateway.listModels().map((m) => m.id),
-      config: options.configFile,
+      ...options.fields,
     },
-    `tollgate listening on http://${config.server.host}:${server.port}`,
+    `${options.name} listening on http://${config.server.host}:${server.port}`,
   );
 
   return new Promise<number>((resolveExit) => {
     const shutdown = async (signal: string) => {
-      if (draining) return;
-      draining = true;
+      if (state.draining) return;
+      state.draining = true;
       logger.info(
         { signal, graceMs: config.server.shutdownGraceMs },
         "shutting down: draining in-flight requests",

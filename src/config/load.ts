@@ -118,6 +118,19 @@ function crossCheck(config: Config): string[] {
       if (taken !== undefined) problems.push(`models.${i}.aliases.${j}: "${alias}" is already ${taken}`);
       names.set(alias, `an alias of "${model.id}"`);
     });
+    model.canary.forEach((target, j) => {
+      if (target.model === model.id)
+        problems.push(`models.${i}.canary.${j}.model: a model cannot be its own canary`);
+      else if (!modelIds.has(target.model))
+        problems.push(`models.${i}.canary.${j}.model: no model with id "${target.model}"`);
+    });
+    if (model.shadow !== undefined) {
+      if (model.shadow.model === model.id)
+        problems.push(`models.${i}.shadow.model: a model cannot shadow itself`);
+      else if (!modelIds.has(model.shadow.model)) {
+        problems.push(`models.${i}.shadow.model: no model with id "${model.shadow.model}"`);
+      }
+    }
     model.fallbacks.forEach((fallback, j) => {
       if (fallback === model.id)
         problems.push(`models.${i}.fallbacks.${j}: a model cannot fall back to itself`);

@@ -202,6 +202,21 @@ export const modelSchema = z
     aliases: z.array(z.string().regex(/^[A-Za-z0-9._:/-]{1,128}$/)).default([]),
     /** Models to try, in order, when this model's pool cannot serve (every replica failed or unavailable). */
     fallbacks: z.array(z.string()).default([]),
+    /**
+     * Canary: a share of this model's traffic goes to another model (a new version); the rest stays here.
+     * Shares are fractions of all requests and add up to at most 1.
+     */
+    canary: z
+      .array(z.object({ model: z.string(), share: z.number().gt(0).max(1) }).strict())
+      .default([])
+      .refine((c) => c.reduce((sum, x) => sum + x.share, 0) <= 1, {
+        message: "canary shares add up to more than 1",
+      }),
+    /** Shadow: a share of requests is also sent to another model; its answers are discarded but measured. */
+    shadow: z
+      .object({ model: z.string(), share: z.number().gt(0).max(1) })
+      .strict()
+      .optional(),
     routing: routingSchema.prefault({}),
   })
   .strict();

@@ -23,6 +23,10 @@ export interface ServedModelInfo {
   aliases?: readonly string[];
   /** Models tried in order when this one's pool cannot serve. */
   fallbacks?: readonly string[];
+  /** Shares of traffic sent to other models instead (canary versions). */
+  canary?: ReadonlyArray<{ model: string; share: number }>;
+  /** A share of requests also sent to another model, answers discarded, outcome and latency measured. */
+  shadow?: { model: string; share: number };
   routing: RoutingConfig;
 }
 
@@ -86,6 +90,8 @@ export class Gateway {
   readonly #aliases = new Map<string, string>();
   readonly #created: number;
   readonly #random: SeededRandom;
+  /** Shadow requests in flight (aborted on close). */
+  readonly #shadows = new Set<AbortController>();
 
   constructor(deps: GatewayDeps) {
     this.#deps = deps;
@@ -195,14 +201,16 @@ export class Gateway {
    * which model and replica served. When the pool cannot serve (every attempt failed before a token, or nothing
    * is available), the model's fallbacks are tried in order. Records token, latency and cost metrics.
    */
-  async *generate(request: GenerationRequest, signal: AbortSignal): AsyncGenerator<GatewayEvent> {
-    const primary = this.#routes.get(request.model);
-    if (primary === undefined) {
-      throw new GatewayError("model_not_found", `The model '${request.model}' does not exist.`, {
+  async *generate(original: GenerationRequest, signal: AbortSignal): AsyncGenerator<GatewayEvent> {
+    const requested = this.#routes.get(original.model);
+    if (requested === undefined) {
+      throw new GatewayError("model_not_found", `The model '${original.model}' does not exist.`, {
         param: "model",
       });
     }
     const metrics = this.#deps.metrics;
+    this.#maybeShadow(requested, original);
+    const { route: primary, request } = this.#canary(requested, original);
     const chain = [primary, ...(primary.info.fallbacks ?? []).flatMap((id) => this.#routes.get(id) ?? [])];
     const progress: DispatchProgress = { started: false, attempts: 0 };
     let lastError: unknown;
@@ -236,9 +244,41 @@ export class Gateway {
     signal: AbortSignal,
     progress: DispatchProgress,
   ): AsyncGenerator<GatewayEvent> {
+    const events = this.#dispatchEvents(route, request, signal, progress);
+    let firstTokenMs: number | undefined;
+    try {
+      for await (const event of events as AsyncIterable<DispatchEvent>) {
+        if (event.type === "token") {
+          firstTokenMs ??= event.atMs;
+          yield event;
+          continue;
+        }
+        const replica = this.#replica(event.servedBy.replicaId, route);
+        const costUsd = responseCostUsd(event.gpuSeconds, replica?.pricePerGpuHourUsd ?? 0);
+        const labels = { model: route.info.id, deployment: event.servedBy.deployment };
+        this.#record(labels, request, event, costUsd, firstTokenMs ?? event.timings.firstTokenMs);
+        yield { ...event, deployment: event.servedBy.deployment, costUsd };
+      }
+    } catch (error) {
+      // Failures after the first token are final; count them against the replica that was serving.
+      if (progress.started && !signal.aborted) {
+        const outcome = error instanceof GatewayError ? error.code : "internal_error";
+        this.#deps.metrics.generations.inc({ model: route.info.id, deployment: "", outcome });
+      }
+      throw error;
+    }
+  }
+
+  #dispatchEvents(
+    route: ModelRoute,
+    request: GenerationRequest,
+    signal: AbortSignal,
+    progress: DispatchProgress,
+    shadow = false,
+  ): AsyncGenerator<DispatchEvent> {
     const { clock, metrics } = this.#deps;
     const { routing } = route.info;
-    const events = dispatch({
+    return dispatch({
       pool: route.pool,
       request,
       route: { promptTokens: request.promptTokens, maxTokens: request.maxTokens },
@@ -263,36 +303,69 @@ export class Gateway {
           }),
         onRetry: (model) => metrics.retries.inc({ model }),
         onRetryRefused: (model) => metrics.retriesRefused.inc({ model }),
-        onAttemptFailed: (member, error) =>
+        onAttemptFailed: (member, error) => {
+          // Shadow copies are measured by the tollgate_shadow_* metrics, not as the model's generations.
+          if (shadow) return;
           metrics.generations.inc({
             model: route.info.id,
             deployment: member.backend.replica.deployment,
             outcome: error instanceof GatewayError ? error.code : "internal_error",
-          }),
+          });
+        },
       },
     });
-    let firstTokenMs: number | undefined;
-    try {
-      for await (const event of events as AsyncIterable<DispatchEvent>) {
-        if (event.type === "token") {
-          firstTokenMs ??= event.atMs;
-          yield event;
-          continue;
-        }
-        const replica = this.#replica(event.servedBy.replicaId, route);
-        const costUsd = responseCostUsd(event.gpuSeconds, replica?.pricePerGpuHourUsd ?? 0);
-        const labels = { model: route.info.id, deployment: event.servedBy.deployment };
-        this.#record(labels, request, event, costUsd, firstTokenMs ?? event.timings.firstTokenMs);
-        yield { ...event, deployment: event.servedBy.deployment, costUsd };
-      }
-    } catch (error) {
-      // Failures after the first token are final; count them against the replica that was serving.
-      if (progress.started && !signal.aborted) {
-        const outcome = error instanceof GatewayError ? error.code : "internal_error";
-        metrics.generations.inc({ model: route.info.id, deployment: "", outcome });
-      }
-      throw error;
+  }
+
+  /** Picks the canary version for a share of requests (seeded draw); the rest stay on the requested model. */
+  #canary(route: ModelRoute, request: GenerationRequest): { route: ModelRoute; request: GenerationRequest } {
+    const targets = route.info.canary ?? [];
+    if (targets.length === 0) return { route, request };
+    let draw = this.#random.next();
+    for (const target of targets) {
+      draw -= target.share;
+      if (draw >= 0) continue;
+      const canary = this.#routes.get(target.model);
+      const retargeted = canary && this.#retarget(request, canary);
+      if (canary === undefined || retargeted === undefined) break;
+      this.#deps.metrics.canaryRequests.inc({ model: route.info.id, canary: canary.info.id });
+      return { route: canary, request: retargeted };
     }
+    return { route, request };
+  }
+
+  /**
+   * Sends a copy of a share of requests to the shadow model, in the background: its answer is discarded, its
+   * outcome, latency and cost are measured. It never delays or fails the client's request.
+   */
+  #maybeShadow(route: ModelRoute, request: GenerationRequest): void {
+    const shadow = route.info.shadow;
+    if (shadow === undefined || this.#random.next() >= shadow.share) return;
+    const target = this.#routes.get(shadow.model);
+    const copy = target && this.#retarget({ ...request, id: `${request.id}-shadow` }, target);
+    if (target === undefined || copy === undefined) return;
+    const { clock, metrics } = this.#deps;
+    const labels = { model: route.info.id, shadow: target.info.id };
+    const controller = new AbortController();
+    this.#shadows.add(controller);
+    const started = clock.now();
+    void (async () => {
+      let outcome = "error";
+      try {
+        const progress = { started: false, attempts: 0 };
+        for await (const event of this.#dispatchEvents(target, copy, controller.signal, progress, true)) {
+          if (event.type !== "done") continue;
+          outcome = event.finishReason;
+          metrics.shadowE2e.observe(labels, (clock.now() - started) / 1000);
+          const price = this.#replica(event.servedBy.replicaId, target)?.pricePerGpuHourUsd ?? 0;
+          metrics.shadowCost.inc(labels, responseCostUsd(event.gpuSeconds, price));
+        }
+      } catch (error) {
+        outcome = error instanceof GatewayError ? error.code : "internal_error";
+      } finally {
+        this.#shadows.delete(controller);
+        metrics.shadowRequests.inc({ ...labels, outcome });
+      }
+    })();
   }
 
   /** The request re-aimed at a fallback model, or undefined when its prompt does not fit that model. */
@@ -339,6 +412,7 @@ export class Gateway {
   }
 
   async close(): Promise<void> {
+    for (const shadow of this.#shadows) shadow.abort(new Error("gateway closing"));
     await Promise.all(this.#deps.backends.map((b) => b.close()));
   }
 

@@ -228,6 +228,31 @@ export function createMetrics(options: MetricsOptions = {}) {
       labelNames: ["model", "fallback"] as const,
       registers: [registry],
     }),
+    canaryRequests: new Counter({
+      name: "tollgate_canary_requests_total",
+      help: "Requests for a model sent to its canary version instead.",
+      labelNames: ["model", "canary"] as const,
+      registers: [registry],
+    }),
+    shadowRequests: new Counter({
+      name: "tollgate_shadow_requests_total",
+      help: "Requests copied to a shadow model (answers discarded), by outcome (stop, length or error code).",
+      labelNames: ["model", "shadow", "outcome"] as const,
+      registers: [registry],
+    }),
+    shadowE2e: new Histogram({
+      name: "tollgate_shadow_e2e_request_latency_seconds",
+      help: "End-to-end latency of shadow copies; compare with tollgate_e2e_request_latency_seconds of the model.",
+      labelNames: ["model", "shadow"] as const,
+      buckets: E2E_BUCKETS,
+      registers: [registry],
+    }),
+    shadowCost: new Counter({
+      name: "tollgate_shadow_cost_usd_total",
+      help: "GPU cost of shadow copies (not in tollgate_cost_usd_total).",
+      labelNames: ["model", "shadow"] as const,
+      registers: [registry],
+    }),
     routingDecisions: new Counter({
       name: "tollgate_routing_decisions_total",
       help: "Replicas chosen, by model, routing policy and deployment.",

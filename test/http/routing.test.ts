@@ -185,3 +185,66 @@ describe("fallbacks and aliases", () => {
     expect((await json(await f.request("/v1/models/gpt-4o-mini"))).id).toBe("m");
   });
 });
+
+describe("canary and shadow", () => {
+  function split(options: { canaryShare?: number; shadowShare?: number; shadowScript?: Script }) {
+    const model = (id: string, extra: Record<string, unknown> = {}) => ({
+      id,
+      ownedBy: "tollgate",
+      contextLength: 4096,
+      routing: routing(),
+      ...extra,
+    });
+    const h = appHarness({
+      models: [
+        model("m", {
+          ...(options.canaryShare !== undefined && { canary: [{ model: "v2", share: options.canaryShare }] }),
+          ...(options.shadowShare !== undefined && { shadow: { model: "s", share: options.shadowShare } }),
+        }),
+        model("v2"),
+        model("s"),
+      ],
+      backends: (clock) => [
+        new ScriptedBackend({ clock, model: "m", deployment: "m", script: OK }),
+        new ScriptedBackend({ clock, model: "v2", deployment: "v2", script: OK }),
+        new ScriptedBackend({ clock, model: "s", deployment: "s", script: options.shadowScript ?? OK }),
+      ],
+    });
+    const count = (name: string) =>
+      (h.backends.find((b) => b.replica.deployment === name) as ScriptedBackend).requests.length;
+    const chat = () =>
+      h.post("/v1/chat/completions", { model: "m", messages: [{ role: "user", content: "hi" }] });
+    return { ...h, count, chat };
+  }
+
+  it("sends the configured share of traffic to the canary and says so", async () => {
+    const f = split({ canaryShare: 0.25 });
+    const models: string[] = [];
+    for (let i = 0; i < 200; i++) models.push((await f.chat()).headers.get("x-tollgate-model") ?? "");
+    const toCanary = models.filter((m) => m === "v2").length;
+    expect(toCanary).toBe(f.count("v2"));
+    expect(toCanary).toBeGreaterThan(30);
+    expect(toCanary).toBeLessThan(70);
+  });
+
+  it("mirrors requests to the shadow without affecting the client, even when the shadow fails", async () => {
+    const f = split({ shadowShare: 1, shadowScript: FAILING });
+    for (let i = 0; i < 5; i++) {
+      const res = await f.chat();
+      expect(res.status).toBe(200);
+      expect(res.headers.get("x-tollgate-model")).toBe("m");
+    }
+    await f.clock.runUntilIdle();
+    expect(f.count("s")).toBeGreaterThanOrEqual(5);
+    const text = await f.metrics.registry.metrics();
+    const metrics = parsePrometheusText(text);
+    expect(
+      sampleValue(metrics, "tollgate_shadow_requests_total", {
+        model: "m",
+        shadow: "s",
+        outcome: "backend_error",
+      }),
+    ).toBe(5);
+    expect(sampleValue(metrics, "tollgate_generations_total", { model: "s" })).toBe(0);
+  });
+});

@@ -1,0 +1,47 @@
+import type { Backend } from "../backends/backend.js";
+import { type Composed, type ComposeOptions, compose } from "../compose.js";
+import { createVllmMetrics, type VllmMetrics } from "../metrics/vllm-metrics.js";
+import { type GenerationObserver, observeGenerations } from "./observed-backend.js";
+
+export interface ComposedBackendServer extends Composed {
+  vllm: VllmMetrics;
+}
+
+/**
+ * One replica served as its own OpenAI-compatible server: the gateway's composition (same routes, same
+ * /metrics) with the replica's generations observed from the engine's side and vLLM's metric names added to
+ * the registry, so a Tollgate gateway (openai-http backend) or any vLLM dashboard can use it like a vLLM server.
+ */
+export function composeBackendServer(options: Omit<ComposeOptions, "wrapBackend">): ComposedBackendServer {
+  const engines: Backend[] = [];
+  // The registry exists once compose() returns; no generation can start before that.
+  let vllm: VllmMetrics | undefined;
+  const observer: GenerationObserver = {
+    prefillDone: (model, tokens) => vllm?.prefillDone(model, tokens),
+    tokens: (model, count, gap) => vllm?.tokens(model, count, gap),
+    finished: (request) => vllm?.finished(request),
+  };
+  const composed = compose({
+    ...options,
+    wrapBackend: (backend) => {
+      engines.push(backend);
+      return observeGenerations(backend, observer);
+    },
+  });
+  const models = composed.gateway.listModels();
+  vllm = createVllmMetrics({
+    registry: composed.metrics.registry,
+    maxModelLen: Math.max(1, ...models.map((m) => m.contextLength)),
+    modelNames: models.map((m) => m.id),
+    engines: () =>
+      engines.map((engine) => {
+        const stats = engine.stats?.();
+        return {
+          modelName: engine.replica.model,
+          ...engine.snapshot(),
+          ...(stats && { stats }),
+        };
+      }),
+  });
+  return { ...composed, vllm };
+}
