@@ -71,6 +71,7 @@ export function parseBackendCommand(argv: readonly string[], context: BackendCom
     seed: numberFlag(flags, "seed", problems),
     port: numberFlag(flags, "port", problems),
   };
+  if (flags.host === "") problems.push("--host must not be empty");
   if (flags.config !== undefined) {
     for (const name of REPLICA_FLAGS) {
       if (flags[name] !== undefined)
@@ -86,7 +87,6 @@ export function parseBackendCommand(argv: readonly string[], context: BackendCom
   if (flags.profile === undefined)
     problems.push("--profile is required (a model profile, e.g. Llama-3.1-8B)");
   if (flags.gpu === undefined) problems.push("--gpu is required (a hardware profile, e.g. H100-SXM-80GB)");
-  if (flags.host === "") problems.push("--host must not be empty");
   const envPort = envNumber(context.env["PORT"], problems);
   if (flags.profile === undefined || flags.gpu === undefined) return { kind: "error", problems };
   // The config's cross-checks (catalog names) run only once the schema passes; checking the catalogs here too

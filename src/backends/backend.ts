@@ -60,6 +60,11 @@ export interface Backend {
    */
   generate(request: GenerationRequest, signal: AbortSignal): AsyncIterable<GenerationEvent>;
   snapshot(): ReplicaSnapshot;
+  /**
+   * An active health check, for backends whose readiness cannot be seen from inside (HTTP upstreams): resolves
+   * when the server answers, rejects when it does not. Called periodically by the pool.
+   */
+  probe?(signal: AbortSignal): Promise<void>;
   /** Cumulative engine counters, when the backend has them (simulated engines do; HTTP upstreams do not). */
   stats?(): BackendStats;
   close(): Promise<void>;

@@ -34,9 +34,15 @@ export class FaultInjectingBackend implements Backend {
     this.#clock = options.clock;
     this.#random = options.random;
     if (inner.stats !== undefined) this.stats = () => (inner.stats as () => BackendStats)();
+    if (inner.probe !== undefined) {
+      const probe = inner.probe.bind(inner);
+      this.probe = (signal) =>
+        this.#fault.mode === "outage" ? Promise.reject(this.#outageError()) : probe(signal);
+    }
   }
 
   stats?: () => BackendStats;
+  probe?: (signal: AbortSignal) => Promise<void>;
 
   get replica(): ReplicaInfo {
     return this.#inner.replica;

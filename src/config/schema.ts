@@ -159,6 +159,18 @@ export const routingSchema = z
       .strict()
       .refine((b) => b.maxOpenMs >= b.openMs, { message: "maxOpenMs must be >= openMs" })
       .prefault({}),
+    /** Active health checks of replicas that support them (HTTP upstreams: GET /v1/models). */
+    healthCheck: z
+      .object({
+        intervalMs: positiveInt.default(10_000),
+        timeoutMs: positiveInt.default(2_000),
+        /** Failed probes in a row that take a replica out of rotation. */
+        unhealthyThreshold: positiveInt.default(3),
+        /** Good probes in a row that bring it back. */
+        healthyThreshold: positiveInt.default(2),
+      })
+      .strict()
+      .prefault({}),
     timeouts: z
       .object({
         /** Connecting to an HTTP upstream. */

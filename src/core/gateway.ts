@@ -5,6 +5,7 @@ import type { Backend } from "../backends/backend.js";
 import type { RoutingConfig } from "../config/schema.js";
 import type { Metrics, ReplicaGaugeSample } from "../metrics/metrics.js";
 import { type DispatchEvent, type DispatchProgress, dispatch, type ServedBy } from "../routing/dispatch.js";
+import { startHealthChecks } from "../routing/health-check.js";
 import { createPolicy } from "../routing/policies/index.js";
 import { ReplicaPool } from "../routing/pool.js";
 import { RetryBudget } from "../routing/retry-budget.js";
@@ -90,6 +91,7 @@ export class Gateway {
   readonly #aliases = new Map<string, string>();
   readonly #created: number;
   readonly #random: SeededRandom;
+  readonly #stopHealthChecks: Array<() => void> = [];
   /** Shadow requests in flight (aborted on close). */
   readonly #shadows = new Set<AbortController>();
 
@@ -112,6 +114,7 @@ export class Gateway {
           weight: deps.deploymentWeights?.[backend.replica.deployment] ?? 1,
         })),
         breaker: routing.breaker,
+        healthCheck: routing.healthCheck,
         clock: deps.clock,
         random: this.#random,
       });
@@ -121,6 +124,13 @@ export class Gateway {
         windowMs: routing.retries.budgetWindowMs,
       });
       this.#routes.set(model.id, { info: { ...model, contextLength }, pool, budget });
+      this.#stopHealthChecks.push(
+        startHealthChecks({
+          targets: pool.members.map((m) => ({ backend: m.backend, health: m.health })),
+          clock: deps.clock,
+          settings: routing.healthCheck,
+        }),
+      );
       for (const alias of model.aliases ?? []) this.#aliases.set(alias, model.id);
     }
     for (const backend of deps.backends) {
@@ -386,8 +396,9 @@ export class Gateway {
   replicaSamples(): ReplicaGaugeSample[] {
     const samples: ReplicaGaugeSample[] = [];
     for (const route of this.#routes.values()) {
-      for (const { backend, tokens, breaker, outstanding } of route.pool.members) {
-        const snap = backend.snapshot();
+      for (const { backend, tokens, breaker, outstanding, health } of route.pool.members) {
+        const raw = backend.snapshot();
+        const snap = { ...raw, ready: raw.ready && health.healthy };
         const stats = backend.stats?.();
         samples.push({
           replica: backend.replica.id,
@@ -412,6 +423,7 @@ export class Gateway {
   }
 
   async close(): Promise<void> {
+    for (const stop of this.#stopHealthChecks) stop();
     for (const shadow of this.#shadows) shadow.abort(new Error("gateway closing"));
     await Promise.all(this.#deps.backends.map((b) => b.close()));
   }

@@ -4,6 +4,7 @@ import type { Random } from "../core/random.js";
 import { RateWindow } from "../core/rate-window.js";
 import { type BreakerSettings, CircuitBreaker } from "./circuit-breaker.js";
 import { Ewma } from "./ewma.js";
+import { ActiveHealth, type HealthCheckSettings } from "./health-check.js";
 import type { ReplicaView, RouteRequest, RoutingPolicy } from "./types.js";
 
 /** One replica of a pool with what the gateway learns about it from its own traffic. */
@@ -19,6 +20,8 @@ export interface PoolMember {
   readonly breaker: CircuitBreaker;
   /** Generation tokens per second over the last 10 s, for the per-replica throughput gauge. */
   readonly tokens: RateWindow;
+  /** Active health from periodic probes (HTTP upstreams); always healthy for backends that are not probed. */
+  readonly health: ActiveHealth;
 }
 
 export interface ReplicaPoolOptions {
@@ -27,6 +30,7 @@ export interface ReplicaPoolOptions {
   policy: RoutingPolicy;
   members: ReadonlyArray<{ backend: Backend; weight: number }>;
   breaker: BreakerSettings;
+  healthCheck: HealthCheckSettings;
   clock: Clock;
   random: Random;
   /** Half-life of the latency averages: long enough to ride out noise, short enough to see a slowdown. */
@@ -61,6 +65,7 @@ export class ReplicaPool {
       tpot: new Ewma({ halfLifeMs }),
       breaker: new CircuitBreaker(options.breaker),
       tokens: new RateWindow({ clock: options.clock }),
+      health: new ActiveHealth(options.healthCheck),
     }));
   }
 
@@ -95,7 +100,7 @@ export class ReplicaPool {
   }
 
   #available(member: PoolMember, now: number): boolean {
-    return member.breaker.state(now) !== "open" && member.backend.snapshot().ready;
+    return member.health.healthy && member.breaker.state(now) !== "open" && member.backend.snapshot().ready;
   }
 
   #view(member: PoolMember, now: number, skip: ReadonlySet<PoolMember>): ReplicaView {
@@ -109,7 +114,8 @@ export class ReplicaPool {
       gpu: replica.gpu,
       weight: member.weight,
       pricePerHourUsd: replica.pricePerGpuHourUsd * replica.gpuCount,
-      available: !skip.has(member) && snapshot.ready && member.breaker.state(now) !== "open",
+      available:
+        !skip.has(member) && snapshot.ready && member.health.healthy && member.breaker.state(now) !== "open",
       outstanding: member.outstanding,
       running: snapshot.running,
       waiting: snapshot.waiting,

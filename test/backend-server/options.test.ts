@@ -145,8 +145,8 @@ describe("tollgate backend flags -> config", () => {
     ]);
     expect(problemsOf([...QWEN_H100, "--tp", "x", "--seed", "1.5", "--model-id", "a b"])).toEqual([
       '--tp "x": expected a number',
-      expect.stringMatching(/^--model-id "a b": /),
       expect.stringMatching(/^--seed "1\.5": /),
+      expect.stringMatching(/^--model-id "a b": /),
     ]);
     expect(problemsOf([])).toEqual([
       expect.stringMatching(/^--profile is required/),

@@ -71,6 +71,28 @@ export class OpenAiHttpBackend implements Backend {
     return this.#generate(request, signal);
   }
 
+  /** Active health check: `GET /v1/models`, which every OpenAI-compatible server answers. */
+  async probe(signal: AbortSignal): Promise<void> {
+    if (this.#closed) throw new GatewayError("service_unavailable", `replica ${this.replica.id} is closed`);
+    const headers: Record<string, string> = { ...this.#headers };
+    delete headers["content-type"];
+    headers["accept"] = "application/json";
+    const response = await this.#pool.request({
+      method: "GET",
+      path: `${this.#basePath}/v1/models`,
+      headers,
+      signal,
+    });
+    await response.body.dump();
+    // 404: a server without a model list is still up. 401/403: our key is refused, so no request would work.
+    if (response.statusCode >= 500 || response.statusCode === 401 || response.statusCode === 403) {
+      throw new GatewayError(
+        "backend_error",
+        `health check of ${this.replica.id} got HTTP ${response.statusCode}`,
+      );
+    }
+  }
+
   snapshot(): ReplicaSnapshot {
     // An upstream's queue and KV cache are invisible from here: only this gateway's in-flight requests count.
     return {
