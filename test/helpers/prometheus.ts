@@ -26,9 +26,16 @@ export function parsePrometheusText(text: string): Sample[] {
       labels[m[1]!] = m[2]!.replace(/\\(.)/g, (_, c: string) => (c === "n" ? "\n" : c));
     }
     const raw = match[4]!;
-    const value =
-      raw === "+Inf" ? Number.POSITIVE_INFINITY : raw === "-Inf" ? Number.NEGATIVE_INFINITY : Number(raw);
-    if (Number.isNaN(value) && raw !== "NaN") throw new Error(`line ${i + 1} has a bad value: ${line}`);
+    // Prometheus accepts NaN in any case (prom-client prints the event-loop gauges as "Nan" before a sample).
+    const isNaNLiteral = raw.toLowerCase() === "nan";
+    const value = isNaNLiteral
+      ? Number.NaN
+      : raw === "+Inf"
+        ? Number.POSITIVE_INFINITY
+        : raw === "-Inf"
+          ? Number.NEGATIVE_INFINITY
+          : Number(raw);
+    if (Number.isNaN(value) && !isNaNLiteral) throw new Error(`line ${i + 1} has a bad value: ${line}`);
     samples.push({ name: match[1]!, labels, value });
   }
   return samples;
