@@ -111,3 +111,17 @@ describe("lowest-cost", () => {
     expect(policy(request([], { maxTokens: 100 }), replicas, context())).toBe(1);
   });
 });
+
+describe("lowestCost without a request SLO", () => {
+  it("holds requests to the default SLO, so a saturated cheap replica stops getting traffic", () => {
+    const cheapIdle = replica("cheap", { pricePerHourUsd: 0.8, ttftEwmaMs: 300, tpotEwmaMs: 25 });
+    const cheapSaturated = { ...cheapIdle, outstanding: 40, waiting: 30, running: 64, ttftEwmaMs: 3000 };
+    const fast = replica("fast", { pricePerHourUsd: 3, ttftEwmaMs: 80, tpotEwmaMs: 9 });
+    const policy = lowestCost();
+    expect(policy(request([], { maxTokens: 100 }), [cheapIdle, fast], context())).toBe(0);
+    expect(policy(request([], { maxTokens: 100 }), [cheapSaturated, fast], context())).toBe(1);
+    // An explicit, looser SLO lets the cheap replica take it (its hour is shared by a 64-sequence batch).
+    const loose = request([], { maxTokens: 100, slo: { ttftMs: 60_000 } });
+    expect(lowestCost()(loose, [cheapSaturated, fast], context())).toBe(0);
+  });
+});
