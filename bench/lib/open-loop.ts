@@ -41,6 +41,26 @@ export interface OpenLoopOptions {
   maxInFlight?: number;
   /** How long to wait after the last arrival for in-flight requests; default 30,000 ms. */
   drainTimeoutMs?: number;
+  /**
+   * Called once per request that settles before the drain deadline (errors included, unfinished ones not), for
+   * per-request measures the summary cannot give (SLO attainment, time per output token). Must not throw.
+   */
+  onRequest?: (sample: RequestSample) => void;
+}
+
+/** One settled request, as {@link OpenLoopOptions.onRequest} sees it; times run from the intended send time. */
+export interface RequestSample {
+  /** HTTP status; 0 when no response arrived. */
+  status: number;
+  /** A 2xx status with a usable body: the requests that count in the latencies. */
+  ok: boolean;
+  /** Set when the request counted as an error (transport failure, rejected send, unusable 2xx body). */
+  error?: string;
+  /** Time to first token (streams) or first body byte (JSON); undefined when none arrived. */
+  ttftMs: number | undefined;
+  /** Time to the end of the body. */
+  e2eMs: number;
+  completionTokens: number;
 }
 
 /**
@@ -127,6 +147,7 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
       maxInFlight,
       drainTimeoutMs,
       scheduleMs: options.durationMs,
+      onRequest: options.onRequest,
     });
   } finally {
     await http?.close();
@@ -141,6 +162,7 @@ interface DriveOptions {
   maxInFlight: number;
   drainTimeoutMs: number;
   scheduleMs: number;
+  onRequest: ((sample: RequestSample) => void) | undefined;
 }
 
 function drive(o: DriveOptions): Promise<OpenLoopResult> {
@@ -210,6 +232,9 @@ function drive(o: DriveOptions): Promise<OpenLoopResult> {
     ) => {
       if (finished) return; // answered after the drain deadline: already counted as unfinished
       inFlight--;
+      const e2eMs = Math.max(0, clock.now() - intendedAt);
+      const ttftMs = firstByteAt === undefined ? undefined : Math.max(0, firstByteAt - intendedAt);
+      let succeeded = false;
       if (outcome.error !== undefined) {
         countError(outcome.error);
       } else {
@@ -217,11 +242,23 @@ function drive(o: DriveOptions): Promise<OpenLoopResult> {
         const status = String(outcome.status);
         statusCounts[status] = (statusCounts[status] ?? 0) + 1;
         if (outcome.status >= 200 && outcome.status < 300) {
+          succeeded = true;
           ok++;
           completionTokens += outcome.completionTokens;
-          e2e.record(Math.max(0, clock.now() - intendedAt));
-          if (firstByteAt !== undefined) ttft.record(Math.max(0, firstByteAt - intendedAt));
+          e2e.record(e2eMs);
+          if (ttftMs !== undefined) ttft.record(ttftMs);
         }
+      }
+      if (o.onRequest !== undefined) {
+        const sample: RequestSample = {
+          status: outcome.status,
+          ok: succeeded,
+          ttftMs,
+          e2eMs,
+          completionTokens: outcome.error === undefined ? outcome.completionTokens : 0,
+        };
+        if (outcome.error !== undefined) sample.error = outcome.error;
+        o.onRequest(sample);
       }
       if (scheduleDone && inFlight === 0) finish();
     };
