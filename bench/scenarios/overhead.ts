@@ -39,19 +39,19 @@ export const overhead: Scenario = {
   async run(context: ScenarioContext) {
     const quick = context.quick;
     const settings = {
-      closedLoop: { connections: 32, durationSec: quick ? 2 : 10, rounds: quick ? 1 : 3 },
+      closedLoop: { connections: 32, durationSec: quick ? 1 : 10, rounds: quick ? 1 : 3 },
       openLoop: {
         rate: 1000,
-        durationMs: quick ? 2000 : 10_000,
+        durationMs: quick ? 1000 : 10_000,
         arrivals: "uniform" as const,
         rounds: quick ? 1 : 3,
       },
-      streaming: { rate: 200, durationMs: quick ? 2000 : 10_000, arrivals: "uniform" as const },
+      streaming: { rate: 200, durationMs: quick ? 1000 : 10_000, arrivals: "uniform" as const },
       proxy: {
-        closedLoop: { connections: 32, durationSec: quick ? 2 : 10, rounds: quick ? 1 : 3 },
+        closedLoop: { connections: 32, durationSec: quick ? 1 : 10, rounds: quick ? 1 : 3 },
         openLoop: {
           rate: 500,
-          durationMs: quick ? 2000 : 10_000,
+          durationMs: quick ? 1000 : 10_000,
           arrivals: "uniform" as const,
           rounds: quick ? 1 : 3,
         },

@@ -230,11 +230,31 @@ export class Gateway {
         const attempt = k === 0 ? request : this.#retarget(request, route);
         if (attempt === undefined) continue;
         if (k > 0) metrics.fallbacks.inc({ model: primary.info.id, fallback: route.info.id });
+        // Inline rather than a nested generator: every token of every response passes through this loop.
+        let firstTokenMs: number | undefined;
         try {
-          yield* this.#serve(route, attempt, signal, progress);
+          for await (const event of this.#dispatchEvents(route, attempt, signal, progress)) {
+            if (event.type === "token") {
+              firstTokenMs ??= event.atMs;
+              yield event;
+              continue;
+            }
+            const replica = this.#replica(event.servedBy.replicaId, route);
+            const costUsd = responseCostUsd(event.gpuSeconds, replica?.pricePerGpuHourUsd ?? 0);
+            const labels = { model: route.info.id, deployment: event.servedBy.deployment };
+            this.#record(labels, attempt, event, costUsd, firstTokenMs ?? event.timings.firstTokenMs);
+            yield { ...event, deployment: event.servedBy.deployment, costUsd };
+          }
           return;
         } catch (error) {
-          if (progress.started || signal.aborted || !isRetryable(error)) throw error;
+          if (progress.started || signal.aborted || !isRetryable(error)) {
+            // Failures after the first token are final; count them for the model that was serving.
+            if (progress.started && !signal.aborted) {
+              const outcome = error instanceof GatewayError ? error.code : "internal_error";
+              metrics.generations.inc({ model: route.info.id, deployment: "", outcome });
+            }
+            throw error;
+          }
           lastError = error;
         }
       }
@@ -245,37 +265,6 @@ export class Gateway {
           });
     } finally {
       metrics.generationsInFlight.dec({ model: primary.info.id });
-    }
-  }
-
-  async *#serve(
-    route: ModelRoute,
-    request: GenerationRequest,
-    signal: AbortSignal,
-    progress: DispatchProgress,
-  ): AsyncGenerator<GatewayEvent> {
-    const events = this.#dispatchEvents(route, request, signal, progress);
-    let firstTokenMs: number | undefined;
-    try {
-      for await (const event of events as AsyncIterable<DispatchEvent>) {
-        if (event.type === "token") {
-          firstTokenMs ??= event.atMs;
-          yield event;
-          continue;
-        }
-        const replica = this.#replica(event.servedBy.replicaId, route);
-        const costUsd = responseCostUsd(event.gpuSeconds, replica?.pricePerGpuHourUsd ?? 0);
-        const labels = { model: route.info.id, deployment: event.servedBy.deployment };
-        this.#record(labels, request, event, costUsd, firstTokenMs ?? event.timings.firstTokenMs);
-        yield { ...event, deployment: event.servedBy.deployment, costUsd };
-      }
-    } catch (error) {
-      // Failures after the first token are final; count them against the replica that was serving.
-      if (progress.started && !signal.aborted) {
-        const outcome = error instanceof GatewayError ? error.code : "internal_error";
-        this.#deps.metrics.generations.inc({ model: route.info.id, deployment: "", outcome });
-      }
-      throw error;
     }
   }
 

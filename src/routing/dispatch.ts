@@ -1,4 +1,4 @@
-import { type Clock, sleep } from "../core/clock.js";
+import { type Clock, sleep, type TimerHandle } from "../core/clock.js";
 import { GatewayError } from "../core/errors.js";
 import type { Random } from "../core/random.js";
 import type { DoneEvent, GenerationEvent, GenerationRequest, TokenEvent } from "../core/types.js";
@@ -68,11 +68,12 @@ export async function* dispatch(options: {
     tried.add(member);
     progress.attempts++;
     options.hooks.onPick(member);
+    const run = new Attempt(member, options);
+    let first: IteratorResult<GenerationEvent>;
     try {
-      yield* attemptOn(member, options);
-      return;
+      first = await run.start();
     } catch (error) {
-      if (progress.started || signal.aborted || !isRetryable(error)) throw error;
+      if (signal.aborted || !isRetryable(error)) throw error;
       lastError = error;
       options.hooks.onAttemptFailed(member, error);
       if (attempt + 1 >= settings.maxAttempts) break;
@@ -87,6 +88,28 @@ export async function* dispatch(options: {
         options.random,
       );
       await sleep(clock, delay, signal);
+      continue;
+    }
+    // The replica answered: from here on a failure is final (no retry after the first event). The loop is
+    // inline (no nested generator) because every token of every response passes through it.
+    let finished = false;
+    try {
+      let result = first;
+      for (;;) {
+        const event = run.handle(result);
+        if (event.type === "done") {
+          finished = true;
+          yield event;
+          return;
+        }
+        yield event;
+        result = await run.next();
+      }
+    } catch (error) {
+      finished = true;
+      throw run.fail(error);
+    } finally {
+      await run.close(finished);
     }
   }
   throw unavailable(pool.model, lastError);
@@ -100,88 +123,154 @@ function unavailable(model: string, cause: unknown): GatewayError {
   });
 }
 
-async function* attemptOn(
-  member: PoolMember,
-  options: {
-    request: GenerationRequest;
-    signal: AbortSignal;
-    settings: DispatchSettings;
-    clock: Clock;
-    progress: DispatchProgress;
-  },
-): AsyncGenerator<DispatchEvent> {
-  const { clock, settings, progress } = options;
-  const { replica } = member.backend;
-  const servedBy: ServedBy = { model: replica.model, deployment: replica.deployment, replicaId: replica.id };
-  const controller = new AbortController();
-  let timedOut: GatewayError | undefined;
-  const expire = (error: GatewayError) => {
-    timedOut = error;
-    controller.abort(error);
-  };
-  const onClientAbort = () => controller.abort(options.signal.reason);
-  options.signal.addEventListener("abort", onClientAbort, { once: true });
-  const dispatchedMs = clock.now();
-  const firstTokenTimer = clock.setTimer(settings.firstTokenMs, () =>
-    expire(
-      new GatewayError("timeout", `Replica ${replica.id} sent no token within ${settings.firstTokenMs} ms.`, {
-        retryable: true,
-      }),
-    ),
-  );
-  const totalTimer = clock.setTimer(settings.totalMs, () =>
-    expire(
-      new GatewayError("timeout", `Replica ${replica.id} did not finish within ${settings.totalMs} ms.`, {
-        retryable: !progress.started,
-      }),
-    ),
-  );
-  let firstTokenMs: number | undefined;
-  member.outstanding++;
-  try {
-    const events: AsyncIterable<GenerationEvent> = member.backend.generate(
-      options.request,
-      controller.signal,
+/**
+ * One attempt on one replica: timeouts, the replica's in-flight count, its breaker and latency averages.
+ * `start()` waits for the replica's first event (the only phase that may be retried elsewhere); `stream()`
+ * then passes events through with bookkeeping. Both are plain code around a single iterator, so a token
+ * crosses one generator frame here, not one per layer.
+ */
+class Attempt {
+  readonly #member: PoolMember;
+  readonly #options: AttemptOptions;
+  readonly #servedBy: ServedBy;
+  readonly #controller = new AbortController();
+  readonly #dispatchedMs: number;
+  readonly #firstTokenTimer: TimerHandle;
+  readonly #totalTimer: TimerHandle;
+  #iterator: AsyncIterator<GenerationEvent> | undefined;
+  #timedOut: GatewayError | undefined;
+  #firstTokenMs: number | undefined;
+  #released = false;
+  readonly #onClientAbort: () => void;
+
+  constructor(member: PoolMember, options: AttemptOptions) {
+    this.#member = member;
+    this.#options = options;
+    const { replica } = member.backend;
+    this.#servedBy = { model: replica.model, deployment: replica.deployment, replicaId: replica.id };
+    const { clock, settings, signal } = options;
+    this.#onClientAbort = () => this.#controller.abort(signal.reason);
+    signal.addEventListener("abort", this.#onClientAbort, { once: true });
+    this.#dispatchedMs = clock.now();
+    this.#firstTokenTimer = clock.setTimer(settings.firstTokenMs, () =>
+      this.#expire(
+        new GatewayError(
+          "timeout",
+          `Replica ${replica.id} sent no token within ${settings.firstTokenMs} ms.`,
+          {
+            retryable: true,
+          },
+        ),
+      ),
     );
-    for await (const event of events) {
-      if (timedOut !== undefined) throw timedOut;
-      if (event.type === "token") {
-        member.tokens.add(event.tokens);
-        if (firstTokenMs === undefined) {
-          firstTokenMs = event.atMs;
-          clock.clearTimer(firstTokenTimer);
-          member.ttft.observe(firstTokenMs - dispatchedMs, clock.now());
-          progress.started = true;
-          yield { ...event, servedBy };
-        } else yield event;
-        continue;
-      }
-      member.breaker.onSuccess(clock.now());
-      const generated = event.usage.completionTokens;
-      if (generated > 1 && firstTokenMs !== undefined) {
-        member.tpot.observe((event.timings.endMs - firstTokenMs) / (generated - 1), clock.now());
-      }
-      yield { ...event, servedBy };
-      return;
-    }
-    // The backend ended without a done event: it was aborted (by a timeout, or by the client).
-    if (timedOut !== undefined) throw timedOut;
-    if (options.signal.aborted) member.breaker.onCancel(clock.now());
-    if (!options.signal.aborted)
-      throw new GatewayError("backend_error", `Replica ${replica.id} ended the stream early.`);
-  } catch (error) {
-    const failure = timedOut ?? error;
-    if (options.signal.aborted) member.breaker.onCancel(clock.now());
-    else {
-      if (isRetryable(failure)) member.breaker.onFailure(clock.now());
-      // A 4xx is the request's fault, not the replica's: release a half-open probe as a success.
-      else member.breaker.onSuccess(clock.now());
-    }
-    throw failure;
-  } finally {
-    clock.clearTimer(firstTokenTimer);
-    clock.clearTimer(totalTimer);
-    options.signal.removeEventListener("abort", onClientAbort);
-    member.outstanding--;
+    this.#totalTimer = clock.setTimer(settings.totalMs, () =>
+      this.#expire(
+        new GatewayError("timeout", `Replica ${replica.id} did not finish within ${settings.totalMs} ms.`, {
+          retryable: !options.progress.started,
+        }),
+      ),
+    );
+    member.outstanding++;
   }
+
+  /** Dispatches and waits for the first event; on failure, cleans up and throws the failure. */
+  async start(): Promise<IteratorResult<GenerationEvent>> {
+    try {
+      this.#iterator = this.#member.backend
+        .generate(this.#options.request, this.#controller.signal)
+        [Symbol.asyncIterator]();
+      const first = await this.#iterator.next();
+      this.#checkEnded(first);
+      return first;
+    } catch (error) {
+      throw this.#fail(error);
+    }
+  }
+
+  /** Bookkeeping for one event from the replica; throws when the stream ended early or timed out. */
+  handle(result: IteratorResult<GenerationEvent>): DispatchEvent {
+    this.#checkEnded(result);
+    const event = result.value as GenerationEvent;
+    return event.type === "done" ? this.#done(event) : this.#token(event);
+  }
+
+  next(): Promise<IteratorResult<GenerationEvent>> {
+    return (this.#iterator as AsyncIterator<GenerationEvent>).next();
+  }
+
+  /** Releases the attempt; closes the replica's stream when the consumer stopped before its end. */
+  async close(finished: boolean): Promise<void> {
+    this.#release();
+    if (!finished) await this.#iterator?.return?.();
+  }
+
+  /** Records a failed attempt (breaker), releases it, and returns the error to report. */
+  fail(error: unknown): unknown {
+    return this.#fail(error);
+  }
+
+  #token(event: TokenEvent): DispatchEvent {
+    const { clock, progress } = this.#options;
+    this.#member.tokens.add(event.tokens);
+    if (this.#firstTokenMs !== undefined) return event;
+    this.#firstTokenMs = event.atMs;
+    clock.clearTimer(this.#firstTokenTimer);
+    this.#member.ttft.observe(this.#firstTokenMs - this.#dispatchedMs, clock.now());
+    progress.started = true;
+    return { ...event, servedBy: this.#servedBy };
+  }
+
+  #done(event: DoneEvent): DispatchEvent {
+    const { clock } = this.#options;
+    this.#member.breaker.onSuccess(clock.now());
+    const generated = event.usage.completionTokens;
+    if (generated > 1 && this.#firstTokenMs !== undefined) {
+      this.#member.tpot.observe((event.timings.endMs - this.#firstTokenMs) / (generated - 1), clock.now());
+    }
+    return { ...event, servedBy: this.#servedBy };
+  }
+
+  /** A stream that ended without a done event was aborted: by a timeout, or by the client. */
+  #checkEnded(result: IteratorResult<GenerationEvent>): void {
+    if (this.#timedOut !== undefined) throw this.#timedOut;
+    if (!result.done) return;
+    if (this.#options.signal.aborted) throw this.#options.signal.reason ?? new Error("aborted");
+    throw new GatewayError("backend_error", `Replica ${this.#servedBy.replicaId} ended the stream early.`);
+  }
+
+  /** Records a failed attempt (breaker), releases it, and returns the error to report. */
+  #fail(error: unknown): unknown {
+    const { clock, signal } = this.#options;
+    const failure = this.#timedOut ?? error;
+    const breaker = this.#member.breaker;
+    if (signal.aborted) breaker.onCancel(clock.now());
+    else if (isRetryable(failure)) breaker.onFailure(clock.now());
+    // A 4xx is the request's fault, not the replica's: release a half-open probe as a success.
+    else breaker.onSuccess(clock.now());
+    this.#release();
+    return failure;
+  }
+
+  #expire(error: GatewayError): void {
+    this.#timedOut = error;
+    this.#controller.abort(error);
+  }
+
+  #release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    const { clock, signal } = this.#options;
+    clock.clearTimer(this.#firstTokenTimer);
+    clock.clearTimer(this.#totalTimer);
+    signal.removeEventListener("abort", this.#onClientAbort);
+    this.#member.outstanding--;
+  }
+}
+
+interface AttemptOptions {
+  request: GenerationRequest;
+  signal: AbortSignal;
+  settings: DispatchSettings;
+  clock: Clock;
+  progress: DispatchProgress;
 }
