@@ -107,6 +107,10 @@ export class Channel<T> implements AsyncIterable<T> {
     this.#returned = true;
     this.#buffer = [];
     this.#head = 0;
+    // A next() still waiting (return() called from elsewhere, e.g. a cancellation) must end, not hang.
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
+    waiter?.resolve({ value: undefined, done: true });
     if (producerOpen) this.#onReturn?.();
   }
 }

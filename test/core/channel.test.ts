@@ -86,3 +86,15 @@ describe("Channel", () => {
     expect(values[4999]).toBe(4999);
   });
 });
+
+describe("Channel return with a pending next", () => {
+  it("ends a next() that is still waiting when return() is called", async () => {
+    let returned = 0;
+    const channel = new Channel<number>({ onReturn: () => returned++ });
+    const iterator = channel[Symbol.asyncIterator]();
+    const pending = iterator.next();
+    await iterator.return?.();
+    await expect(pending).resolves.toEqual({ value: undefined, done: true });
+    expect(returned).toBe(1);
+  });
+});
