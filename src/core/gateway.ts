@@ -4,6 +4,7 @@ import type { ModelCard } from "../api/responses.js";
 import type { Backend } from "../backends/backend.js";
 import type { RoutingConfig } from "../config/schema.js";
 import type { Metrics, ReplicaGaugeSample } from "../metrics/metrics.js";
+import { ResponseRecorder } from "../metrics/response-recorder.js";
 import { type DispatchEvent, type DispatchProgress, dispatch, type ServedBy } from "../routing/dispatch.js";
 import { startHealthChecks } from "../routing/health-check.js";
 import { createPolicy } from "../routing/policies/index.js";
@@ -92,6 +93,7 @@ export class Gateway {
   readonly #created: number;
   readonly #random: SeededRandom;
   readonly #stopHealthChecks: Array<() => void> = [];
+  readonly #responses: ResponseRecorder;
   /** Shadow requests in flight (aborted on close). */
   readonly #shadows = new Set<AbortController>();
 
@@ -99,6 +101,7 @@ export class Gateway {
     this.#deps = deps;
     this.#created = Math.floor(deps.clock.epochMs() / 1000);
     this.#random = new SeededRandom(deps.seed ?? 1);
+    this.#responses = new ResponseRecorder(deps.metrics);
     for (const model of deps.models) {
       const backends = deps.backends.filter((b) => b.replica.model === model.id);
       // A model is served with the smallest window any of its replicas can hold.
@@ -242,7 +245,12 @@ export class Gateway {
             const replica = this.#replica(event.servedBy.replicaId, route);
             const costUsd = responseCostUsd(event.gpuSeconds, replica?.pricePerGpuHourUsd ?? 0);
             const labels = { model: route.info.id, deployment: event.servedBy.deployment };
-            this.#record(labels, attempt, event, costUsd, firstTokenMs ?? event.timings.firstTokenMs);
+            this.#responses.record(labels, {
+              arrivalMs: attempt.arrivalMs,
+              firstTokenMs: firstTokenMs ?? event.timings.firstTokenMs,
+              done: event,
+              costUsd,
+            });
             yield { ...event, deployment: event.servedBy.deployment, costUsd };
           }
           return;
@@ -415,29 +423,6 @@ export class Gateway {
     for (const stop of this.#stopHealthChecks) stop();
     for (const shadow of this.#shadows) shadow.abort(new Error("gateway closing"));
     await Promise.all(this.#deps.backends.map((b) => b.close()));
-  }
-
-  #record(
-    labels: { model: string; deployment: string },
-    request: GenerationRequest,
-    done: DoneEvent,
-    costUsd: number,
-    firstTokenMs: number,
-  ): void {
-    const m = this.#deps.metrics;
-    const { usage, timings } = done;
-    const ttft = (firstTokenMs - request.arrivalMs) / 1000;
-    const e2e = (timings.endMs - request.arrivalMs) / 1000;
-    m.generations.inc({ ...labels, outcome: done.finishReason });
-    m.promptTokens.inc(labels, usage.promptTokens);
-    m.generationTokens.inc(labels, usage.completionTokens);
-    if (usage.completionTokens > 0) m.ttft.observe(labels, ttft);
-    if (usage.completionTokens > 1) m.tpot.observe(labels, (e2e - ttft) / (usage.completionTokens - 1));
-    m.e2e.observe(labels, e2e);
-    m.engineQueueTime.observe(labels, Math.max(0, timings.scheduledMs - timings.arrivalMs) / 1000);
-    m.responseCost.observe(labels, costUsd);
-    m.costTotal.inc(labels, costUsd);
-    m.gpuSeconds.inc(labels, done.gpuSeconds);
   }
 
   #card(info: ServedModelInfo): ModelCard {

@@ -1,0 +1,72 @@
+import type { DoneEvent } from "../core/types.js";
+import type { Metrics } from "./metrics.js";
+
+type Labels = { model: string; deployment: string };
+
+/** prom-client children of the per-response metrics for one (model, deployment). */
+interface ResponseSeries {
+  promptTokens: { inc(value: number): void };
+  generationTokens: { inc(value: number): void };
+  ttft: { observe(value: number): void };
+  tpot: { observe(value: number): void };
+  e2e: { observe(value: number): void };
+  engineQueueTime: { observe(value: number): void };
+  responseCost: { observe(value: number): void };
+  costTotal: { inc(value: number): void };
+  gpuSeconds: { inc(value: number): void };
+}
+
+/**
+ * Records a finished response: tokens, TTFT, TPOT, end-to-end, engine queue time, cost and GPU-seconds. The
+ * label children of each (model, deployment) are resolved once: prom-client would hash the label set on every
+ * call otherwise, and this runs for every response.
+ */
+export class ResponseRecorder {
+  readonly #metrics: Metrics;
+  readonly #series = new Map<string, ResponseSeries>();
+
+  constructor(metrics: Metrics) {
+    this.#metrics = metrics;
+  }
+
+  record(
+    labels: Labels,
+    response: { arrivalMs: number; firstTokenMs: number; done: DoneEvent; costUsd: number },
+  ): void {
+    const m = this.#seriesOf(labels);
+    const { usage, timings } = response.done;
+    const ttft = (response.firstTokenMs - response.arrivalMs) / 1000;
+    const e2e = (timings.endMs - response.arrivalMs) / 1000;
+    this.#metrics.generations.inc({ ...labels, outcome: response.done.finishReason });
+    m.promptTokens.inc(usage.promptTokens);
+    m.generationTokens.inc(usage.completionTokens);
+    if (usage.completionTokens > 0) m.ttft.observe(ttft);
+    if (usage.completionTokens > 1) m.tpot.observe((e2e - ttft) / (usage.completionTokens - 1));
+    m.e2e.observe(e2e);
+    m.engineQueueTime.observe(Math.max(0, timings.scheduledMs - timings.arrivalMs) / 1000);
+    m.responseCost.observe(response.costUsd);
+    m.costTotal.inc(response.costUsd);
+    m.gpuSeconds.inc(response.done.gpuSeconds);
+  }
+
+  #seriesOf(labels: Labels): ResponseSeries {
+    const key = `${labels.model}\u0000${labels.deployment}`;
+    let series = this.#series.get(key);
+    if (series === undefined) {
+      const m = this.#metrics;
+      series = {
+        promptTokens: m.promptTokens.labels(labels),
+        generationTokens: m.generationTokens.labels(labels),
+        ttft: m.ttft.labels(labels),
+        tpot: m.tpot.labels(labels),
+        e2e: m.e2e.labels(labels),
+        engineQueueTime: m.engineQueueTime.labels(labels),
+        responseCost: m.responseCost.labels(labels),
+        costTotal: m.costTotal.labels(labels),
+        gpuSeconds: m.gpuSeconds.labels(labels),
+      };
+      this.#series.set(key, series);
+    }
+    return series;
+  }
+}
