@@ -14,6 +14,7 @@ import { isRetryable } from "../routing/retry-policy.js";
 import type { Clock } from "./clock.js";
 import { GatewayError } from "./errors.js";
 import { SeededRandom } from "./random.js";
+import { consumeShadow } from "./shadow.js";
 import type { Tokenizer } from "./tokenizer.js";
 import type { ChatMessage, DoneEvent, GenerationRequest, RequestKind, TokenEvent } from "./types.js";
 
@@ -350,29 +351,16 @@ export class Gateway {
     const target = this.#routes.get(shadow.model);
     const copy = target && this.#retarget({ ...request, id: `${request.id}-shadow` }, target);
     if (target === undefined || copy === undefined) return;
-    const { clock, metrics } = this.#deps;
-    const labels = { model: route.info.id, shadow: target.info.id };
     const controller = new AbortController();
     this.#shadows.add(controller);
-    const started = clock.now();
-    void (async () => {
-      let outcome = "error";
-      try {
-        const progress = { started: false, attempts: 0 };
-        for await (const event of this.#dispatchEvents(target, copy, controller.signal, progress, true)) {
-          if (event.type !== "done") continue;
-          outcome = event.finishReason;
-          metrics.shadowE2e.observe(labels, (clock.now() - started) / 1000);
-          const price = this.#replica(event.servedBy.replicaId, target)?.pricePerGpuHourUsd ?? 0;
-          metrics.shadowCost.inc(labels, responseCostUsd(event.gpuSeconds, price));
-        }
-      } catch (error) {
-        outcome = error instanceof GatewayError ? error.code : "internal_error";
-      } finally {
-        this.#shadows.delete(controller);
-        metrics.shadowRequests.inc({ ...labels, outcome });
-      }
-    })();
+    consumeShadow({
+      events: this.#dispatchEvents(target, copy, controller.signal, { started: false, attempts: 0 }, true),
+      labels: { model: route.info.id, shadow: target.info.id },
+      clock: this.#deps.clock,
+      metrics: this.#deps.metrics,
+      priceOf: (replicaId) => this.#replica(replicaId, target)?.pricePerGpuHourUsd ?? 0,
+      onSettled: () => this.#shadows.delete(controller),
+    });
   }
 
   /** The request re-aimed at a fallback model, or undefined when its prompt does not fit that model. */
