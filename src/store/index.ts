@@ -1,0 +1,44 @@
+import type { Clock } from "../core/clock.js";
+import { FallbackStore } from "./fallback-store.js";
+import { MemoryStore } from "./memory-store.js";
+import { RedisStore } from "./redis-store.js";
+import type { Store } from "./store.js";
+
+export { FallbackStore } from "./fallback-store.js";
+export { MemoryStore } from "./memory-store.js";
+export { REDIS_DEFAULTS, RedisStore } from "./redis-store.js";
+export type { Store, StoreStats, TokenRequest, TokenResult } from "./store.js";
+
+export interface CreateStoreOptions {
+  /** Redis URL (`store.url` in config, or REDIS_URL read by the server entry); absent: memory only. */
+  url?: string;
+  keyPrefix: string;
+  /** Bound on the memory store's values, which is also the local fallback beside Redis. */
+  maxBytes: number;
+  clock: Clock;
+  onStateChange?: (connected: boolean) => void;
+  connectTimeoutMs?: number;
+  commandTimeoutMs?: number;
+}
+
+/**
+ * Memory when no URL is given; otherwise Redis wrapped so an outage degrades to local serving. Waits for the
+ * first connection attempt (bounded by the connect timeout) but never fails on it: a gateway that starts
+ * while Redis is down serves locally, reports it through onStateChange, and switches over once it connects.
+ */
+export async function createStore(options: CreateStoreOptions): Promise<Store> {
+  const local = new MemoryStore({ maxBytes: options.maxBytes, clock: options.clock });
+  if (options.url === undefined || options.url === "") return local;
+  const redis = new RedisStore({
+    url: options.url,
+    keyPrefix: options.keyPrefix,
+    connectTimeoutMs: options.connectTimeoutMs,
+    commandTimeoutMs: options.commandTimeoutMs,
+  });
+  const store = new FallbackStore({ primary: redis, local, onStateChange: options.onStateChange });
+  if (!(await redis.ready())) {
+    // Report the outage now instead of at the first request; get() of a probe key takes the fallback path.
+    await store.get("tollgate:probe");
+  }
+  return store;
+}
