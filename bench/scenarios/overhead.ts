@@ -1,11 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { parse, stringify } from "yaml";
 import { type ServerProcess, startGateway, startServer } from "../harness/processes.js";
-import { runClosedLoop } from "../lib/closed-loop.js";
 import { runOpenLoop } from "../lib/open-loop.js";
 import { createWorkload, type WorkloadSpec } from "../lib/workload.js";
+import { addedOver, alternateClosedLoop, alternateOpenLoop, median, warmUp } from "./alternating.js";
+import { measureProxy, PROXY_CONFIG } from "./overhead-proxy.js";
 import type { Scenario, ScenarioContext } from "./types.js";
 
 /**
@@ -38,23 +35,18 @@ export const overhead: Scenario = {
     "Gateway overhead vs bare Hono: throughput, latency at 1,000 req/s paced, streaming TTFT, proxy mode",
   async run(context: ScenarioContext) {
     const quick = context.quick;
+    const rounds = quick ? 1 : 3;
     const settings = {
-      closedLoop: { connections: 32, durationSec: quick ? 1 : 10, rounds: quick ? 1 : 3 },
-      openLoop: {
-        rate: 1000,
-        durationMs: quick ? 1000 : 10_000,
-        arrivals: "uniform" as const,
-        rounds: quick ? 1 : 3,
-      },
+      closedLoop: { connections: 32, durationSec: quick ? 1 : 10, rounds, warmUpSec: quick ? 1 : 3 },
+      openLoop: { rate: 1000, durationMs: quick ? 1000 : 10_000, arrivals: "uniform" as const, rounds },
       streaming: { rate: 200, durationMs: quick ? 1000 : 10_000, arrivals: "uniform" as const },
       proxy: {
-        closedLoop: { connections: 32, durationSec: quick ? 1 : 10, rounds: quick ? 1 : 3 },
-        openLoop: {
-          rate: 500,
-          durationMs: quick ? 1000 : 10_000,
-          arrivals: "uniform" as const,
-          rounds: quick ? 1 : 3,
-        },
+        connections: 32,
+        durationSec: quick ? 1 : 10,
+        rounds,
+        rate: 500,
+        durationMs: quick ? 1000 : 10_000,
+        warmUpSec: quick ? 1 : 3,
       },
       workload: SMALL_CHAT,
     };
@@ -75,55 +67,23 @@ export const overhead: Scenario = {
         { name: "bare Hono reading the body", server: bareReading },
         { name: "Tollgate (zero-latency engine)", server: tollgate },
       ];
-
-      // Warm both servers (JIT, connection pools) before anything is measured.
-      for (const target of targets) {
-        context.log(`warm-up: ${target.name}`);
-        const workload = createWorkload(SMALL_CHAT);
-        await runClosedLoop({
-          url: `${target.server.baseUrl}/v1/chat/completions`,
-          connections: settings.closedLoop.connections,
-          durationSec: quick ? 1 : 3,
-          next: () => workload.next(),
-        });
-      }
-
-      const throughput = new Map(targets.map((t) => [t.name, [] as number[]]));
-      const closedDetail: Record<string, unknown> = {};
-      for (let round = 0; round < settings.closedLoop.rounds; round++) {
-        for (const target of targets) {
-          context.log(`closed loop, round ${round + 1}: ${target.name}`);
-          const workload = createWorkload(SMALL_CHAT);
-          const result = await runClosedLoop({
-            url: `${target.server.baseUrl}/v1/chat/completions`,
-            connections: settings.closedLoop.connections,
-            durationSec: settings.closedLoop.durationSec,
-            next: () => workload.next(),
-          });
-          throughput.get(target.name)?.push(result.requestsPerSecond);
-          closedDetail[`${target.name} #${round + 1}`] = result;
-        }
-      }
-
-      const openDetail: Record<string, unknown> = {};
-      const openP = new Map(targets.map((t) => [t.name, { p50: [] as number[], p99: [] as number[] }]));
-      for (let round = 0; round < settings.openLoop.rounds; round++) {
-        for (const target of targets) {
-          context.log(`open loop 1,000 req/s, round ${round + 1}: ${target.name}`);
-          const workload = createWorkload(SMALL_CHAT);
-          const result = await runOpenLoop({
-            baseUrl: target.server.baseUrl,
-            rate: settings.openLoop.rate,
-            durationMs: settings.openLoop.durationMs,
-            arrivals: settings.openLoop.arrivals,
-            seed: round + 1,
-            next: () => workload.next(),
-          });
-          openP.get(target.name)?.p50.push(result.e2e.p50);
-          openP.get(target.name)?.p99.push(result.e2e.p99);
-          openDetail[`${target.name} #${round + 1}`] = result;
-        }
-      }
+      const { connections, durationSec, warmUpSec } = settings.closedLoop;
+      const spec = SMALL_CHAT;
+      await warmUp(context, targets, { spec, connections, durationSec: warmUpSec, label: "" });
+      const closed = await alternateClosedLoop(context, targets, {
+        spec,
+        connections,
+        durationSec,
+        rounds,
+        label: "",
+      });
+      const open = await alternateOpenLoop(context, targets, {
+        spec,
+        rate: settings.openLoop.rate,
+        durationMs: settings.openLoop.durationMs,
+        rounds,
+        label: "",
+      });
 
       const streamDetail: Record<string, unknown> = {};
       for (const target of targets) {
@@ -143,18 +103,13 @@ export const overhead: Scenario = {
 
       // The servers above are done: stop them so they cannot add noise to the proxy runs.
       await Promise.all(servers.splice(0).map((s) => s.stop()));
-      const proxy = await measureProxy(context, settings.proxy, servers);
+      const proxy = await measureProxy(context, { settings: settings.proxy, spec: SMALL_CHAT, servers });
 
       const [bareName, readName, tollName] = targets.map((t) => t.name) as [string, string, string];
-      const rps = (name: string) => median(throughput.get(name) ?? []);
+      const rps = (name: string) => median(closed.requestsPerSecond.get(name) ?? []);
       const ratio = rps(tollName) / rps(bareName);
-      // Rounds alternate targets, so compare each Tollgate round with the bare round just before it, then
-      // take the median difference: a noisy round (GC, a neighbour on the VM) cannot decide the result alone.
-      const added = (q: "p50" | "p99") => {
-        const toll = openP.get(tollName)?.[q] ?? [];
-        const bare = openP.get(bareName)?.[q] ?? [];
-        return median(toll.map((v, k) => v - (bare[k] ?? Number.NaN)));
-      };
+      const added = (q: "p50" | "p99") =>
+        addedOver(open.e2e.get(tollName)?.[q] ?? [], open.e2e.get(bareName)?.[q] ?? []);
       const addedP50 = added("p50");
       const addedP99 = added("p99");
       const ttft = (name: string) => (streamDetail[name] as { ttft: { p50: number } }).ttft.p50;
@@ -164,6 +119,8 @@ export const overhead: Scenario = {
         `streaming TTFT p50 at ${settings.streaming.rate} req/s: Tollgate ${ttft(tollName).toFixed(2)} ms vs bare Hono's first chunk ${ttft(bareName).toFixed(2)} ms`,
         ...proxy.notes,
       ];
+      const byTarget = (value: (name: string) => number) =>
+        Object.fromEntries([bareName, readName, tollName].map((name) => [name, value(name)]));
       return {
         config: {
           ...settings,
@@ -176,21 +133,13 @@ export const overhead: Scenario = {
         results: {
           summary: {
             throughputRatio: ratio,
-            requestsPerSecond: {
-              [bareName]: rps(bareName),
-              [readName]: rps(readName),
-              [tollName]: rps(tollName),
-            },
+            requestsPerSecond: byTarget(rps),
             addedLatencyMs: { p50: addedP50, p99: addedP99 },
-            streamingTtftP50Ms: {
-              [bareName]: ttft(bareName),
-              [readName]: ttft(readName),
-              [tollName]: ttft(tollName),
-            },
+            streamingTtftP50Ms: byTarget(ttft),
             proxy: proxy.summary,
           },
-          closedLoop: closedDetail,
-          openLoop: openDetail,
+          closedLoop: closed.runs,
+          openLoop: open.runs,
           streaming: streamDetail,
           proxyClosedLoop: proxy.closedLoop,
           proxyOpenLoop: proxy.openLoop,
@@ -202,132 +151,3 @@ export const overhead: Scenario = {
     }
   },
 };
-
-const PROXY_CONFIG = "bench/configs/proxy.yaml";
-
-interface ProxySettings {
-  closedLoop: { connections: number; durationSec: number; rounds: number };
-  openLoop: { rate: number; durationMs: number; arrivals: "uniform"; rounds: number };
-}
-
-/**
- * Proxy mode: the upstream called directly, through the Hono + undici proxy, and through Tollgate's openai-http
- * backend, all with streamed requests. Closed-loop throughput compares the two proxies; the paced open loop gives
- * the latency each adds over the direct call, round by round (targets alternate as above). Started servers are
- * pushed onto `servers`, which the caller stops.
- */
-async function measureProxy(context: ScenarioContext, settings: ProxySettings, servers: ServerProcess[]) {
-  const quick = context.quick;
-  const workloadSpec: WorkloadSpec = { ...SMALL_CHAT, stream: true, includeUsage: true };
-  const dir = mkdtempSync(join(tmpdir(), "tollgate-proxy-"));
-  try {
-    const upstream = await startServer({ name: "upstream", args: ["bench/servers/minimal-upstream.mjs"] });
-    servers.push(upstream);
-    const hono = await startServer({
-      name: "hono-undici-proxy",
-      args: ["bench/servers/hono-undici-proxy.mjs"],
-      env: { UPSTREAM_URL: upstream.baseUrl },
-    });
-    servers.push(hono);
-    const config = parse(readFileSync(PROXY_CONFIG, "utf8")) as {
-      deployments: { backend: { url: string } }[];
-    };
-    for (const deployment of config.deployments) deployment.backend.url = upstream.baseUrl;
-    const configFile = join(dir, "proxy.yaml");
-    writeFileSync(configFile, stringify(config));
-    const tollgate = await startGateway(configFile);
-    servers.push(tollgate);
-    const direct = { name: "upstream called directly", server: upstream };
-    const proxies = [
-      { name: "Hono + undici proxy", server: hono },
-      { name: "Tollgate proxy (openai-http)", server: tollgate },
-    ];
-
-    for (const target of [direct, ...proxies]) {
-      context.log(`proxy warm-up: ${target.name}`);
-      const workload = createWorkload(workloadSpec);
-      await runClosedLoop({
-        url: `${target.server.baseUrl}/v1/chat/completions`,
-        connections: settings.closedLoop.connections,
-        durationSec: quick ? 1 : 3,
-        next: () => workload.next(),
-      });
-    }
-
-    const throughput = new Map(proxies.map((t) => [t.name, [] as number[]]));
-    const closedLoop: Record<string, unknown> = {};
-    for (let round = 0; round < settings.closedLoop.rounds; round++) {
-      for (const target of proxies) {
-        context.log(`proxy closed loop, round ${round + 1}: ${target.name}`);
-        const workload = createWorkload(workloadSpec);
-        const result = await runClosedLoop({
-          url: `${target.server.baseUrl}/v1/chat/completions`,
-          connections: settings.closedLoop.connections,
-          durationSec: settings.closedLoop.durationSec,
-          next: () => workload.next(),
-        });
-        throughput.get(target.name)?.push(result.requestsPerSecond);
-        closedLoop[`${target.name} #${round + 1}`] = result;
-      }
-    }
-
-    const { rate } = settings.openLoop;
-    const e2e = new Map(
-      [direct, ...proxies].map((t) => [t.name, { p50: [] as number[], p99: [] as number[] }]),
-    );
-    const openLoop: Record<string, unknown> = {};
-    for (let round = 0; round < settings.openLoop.rounds; round++) {
-      for (const target of [direct, ...proxies]) {
-        context.log(`proxy open loop ${rate} req/s, round ${round + 1}: ${target.name}`);
-        const workload = createWorkload(workloadSpec);
-        const result = await runOpenLoop({
-          baseUrl: target.server.baseUrl,
-          rate,
-          durationMs: settings.openLoop.durationMs,
-          arrivals: settings.openLoop.arrivals,
-          seed: round + 1,
-          next: () => workload.next(),
-        });
-        e2e.get(target.name)?.p50.push(result.e2e.p50);
-        e2e.get(target.name)?.p99.push(result.e2e.p99);
-        openLoop[`${target.name} #${round + 1}`] = result;
-      }
-    }
-
-    const [honoName, tollName] = proxies.map((t) => t.name) as [string, string];
-    const rps = (name: string) => median(throughput.get(name) ?? []);
-    const ratio = rps(tollName) / rps(honoName);
-    // As above: each proxy round against the direct round just before it, then the median difference.
-    const added = (name: string, q: "p50" | "p99") => {
-      const base = e2e.get(direct.name)?.[q] ?? [];
-      return median((e2e.get(name)?.[q] ?? []).map((v, k) => v - (base[k] ?? Number.NaN)));
-    };
-    const addedMs = Object.fromEntries(
-      [honoName, tollName].map((name) => [name, { p50: added(name, "p50"), p99: added(name, "p99") }]),
-    );
-    const ms = (name: string) =>
-      `p50 ${addedMs[name]?.p50.toFixed(2)} ms / p99 ${addedMs[name]?.p99.toFixed(2)} ms`;
-    return {
-      summary: {
-        throughputRatio: ratio,
-        requestsPerSecond: { [honoName]: rps(honoName), [tollName]: rps(tollName) },
-        addedLatencyMs: addedMs,
-      },
-      closedLoop,
-      openLoop,
-      notes: [
-        `proxy throughput (streamed, ${settings.closedLoop.connections} connections): Tollgate ${rps(tollName).toFixed(0)} req/s vs Hono + undici proxy ${rps(honoName).toFixed(0)} req/s = ${(100 * ratio).toFixed(0)}% (goal >= 100%: ${ratio >= 1 ? "met" : "missed"})`,
-        `proxy added latency (e2e over the upstream called directly) at ${rate} req/s paced: Tollgate ${ms(tollName)}; Hono + undici proxy ${ms(honoName)}`,
-      ],
-    };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-function median(values: readonly number[]): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}

@@ -55,16 +55,12 @@ async function vllmCounter(port: number, name: string, labels: Record<string, st
   return sampleValue(await scrapeVllm(port), name, { model_name: MODEL, ...labels });
 }
 
+/** One small, fast replica on an ephemeral port. */
+const QWEN_ON_H100 = ["--profile", "Qwen2.5-0.5B", "--gpu", "H100-SXM-80GB", "--port", "0"];
+
 describe("tollgate backend", () => {
   it("serves one simulated replica with vLLM's metrics, and drains on SIGTERM", async () => {
-    const { port, record } = await startBackend([
-      "--profile",
-      "Qwen2.5-0.5B",
-      "--gpu",
-      "H100-SXM-80GB",
-      "--port",
-      "0",
-    ]);
+    const { port, record } = await startBackend(QWEN_ON_H100);
     expect(record).toMatchObject({ role: "backend", models: [MODEL], gpu: "H100-SXM-80GB" });
     const models = await json(await fetch(`http://127.0.0.1:${port}/v1/models`));
     expect(models.data.map((m: { id: string }) => m.id)).toEqual([MODEL]);
@@ -86,14 +82,7 @@ describe("tollgate backend", () => {
   });
 
   it("is reached by a gateway through its openai-http backend", async () => {
-    const { port } = await startBackend([
-      "--profile",
-      "Qwen2.5-0.5B",
-      "--gpu",
-      "H100-SXM-80GB",
-      "--port",
-      "0",
-    ]);
+    const { port } = await startBackend(QWEN_ON_H100);
     const gateway = compose({
       config: parseConfig({
         models: [{ id: "qwen", profile: "Qwen2.5-0.5B" }],
