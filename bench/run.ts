@@ -4,12 +4,21 @@ import { memory } from "./scenarios/memory.js";
 import { overhead } from "./scenarios/overhead.js";
 import { overload } from "./scenarios/overload.js";
 import { policies } from "./scenarios/policies.js";
+import { semanticEval } from "./scenarios/semantic-eval.js";
 import { steadyChat } from "./scenarios/steady-chat.js";
 import { streamingChat } from "./scenarios/streaming-chat.js";
 import type { Scenario } from "./scenarios/types.js";
 
 /** `npm run bench -- <scenario> [--quick] [--out DIR]`: runs one scenario and writes its result files. */
-const SCENARIOS: readonly Scenario[] = [overhead, steadyChat, streamingChat, overload, policies, memory];
+const SCENARIOS: readonly Scenario[] = [
+  overhead,
+  steadyChat,
+  streamingChat,
+  overload,
+  policies,
+  memory,
+  semanticEval,
+];
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({

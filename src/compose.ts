@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { Backend } from "./backends/backend.js";
 import { FaultInjectingBackend } from "./backends/fault-injection.js";
 import { createBackends } from "./backends/registry.js";
+import { type ModelCachePolicy, ResponseCache } from "./cache/response-cache.js";
 import { servedContextLength } from "./config/catalogs.js";
 import type { Config } from "./config/schema.js";
 import type { Clock } from "./core/clock.js";
@@ -10,6 +11,8 @@ import { hashString, SeededRandom } from "./core/random.js";
 import { createCl100kTokenizer } from "./core/tokenizer.js";
 import { createApp } from "./http/app.js";
 import { createMetrics, type Metrics } from "./metrics/metrics.js";
+import { openStore } from "./store/index.js";
+import type { Store } from "./store/store.js";
 
 /**
  * The composition root: turns a validated config into the running pieces. Tests and the simulator call it with
@@ -17,8 +20,14 @@ import { createMetrics, type Metrics } from "./metrics/metrics.js";
  */
 export interface Composed {
   gateway: Gateway;
+  cache: ResponseCache;
+  store: Store;
   metrics: Metrics;
   app: ReturnType<typeof createApp>;
+  /** Resolves once the shared store's first connection attempt settled (immediately for the memory store). */
+  ready(): Promise<void>;
+  /** Closes the gateway (backends, health checks) and the store. */
+  close(): Promise<void>;
 }
 
 export interface ComposeOptions {
@@ -46,12 +55,29 @@ export function compose(options: ComposeOptions): Composed {
         random: new SeededRandom(hashString(`faults:${backend.replica.id}`, config.seed >>> 0)),
       }),
   );
+  const { store, ready } = openStore({
+    url: config.store.url,
+    keyPrefix: config.store.keyPrefix,
+    maxBytes: config.store.maxBytes,
+    connectTimeoutMs: config.store.connectTimeoutMs,
+    commandTimeoutMs: config.store.commandTimeoutMs,
+    clock,
+    onStateChange: (connected) => {
+      if (connected) logger.info({ store: "redis" }, "shared store reachable again; using it");
+      else
+        logger.warn(
+          { store: "redis" },
+          "shared store unreachable; serving from local memory until it returns",
+        );
+    },
+  });
   let gateway: Gateway | undefined;
   const metrics = createMetrics({
     processMetrics: options.processMetrics ?? true,
     replicaSamples: () => gateway?.replicaSamples() ?? [],
+    storeSample: () => ({ kind: store.kind, ...store.stats() }),
   });
-  gateway = new Gateway({
+  const served = new Gateway({
     models: config.models.map((m) => ({
       id: m.id,
       ownedBy: m.ownedBy,
@@ -70,8 +96,21 @@ export function compose(options: ComposeOptions): Composed {
     metrics,
     logger,
   });
+  gateway = served;
+  const cache = new ResponseCache({
+    enabled: config.cache.enabled,
+    coalesce: config.cache.coalesce,
+    maxEntryBytes: config.cache.maxEntryBytes,
+    models: new Map(config.models.map((m) => [m.id, cachePolicy(config, m.id)])),
+    store,
+    clock,
+    metrics,
+    logger,
+    downstream: (request, signal) => served.generate(request, signal),
+  });
   const app = createApp({
-    gateway,
+    gateway: served,
+    cache,
     metrics,
     logger,
     clock,
@@ -82,5 +121,30 @@ export function compose(options: ComposeOptions): Composed {
     }),
     ...(options.isDraining && { isDraining: options.isDraining }),
   });
-  return { gateway, metrics, app };
+  return {
+    gateway: served,
+    cache,
+    store,
+    metrics,
+    app,
+    ready,
+    close: async () => {
+      await served.close();
+      await store.close();
+    },
+  };
+}
+
+/** A model's cache policy: the top-level `cache` values with the model's own on top. */
+function cachePolicy(config: Config, modelId: string): ModelCachePolicy {
+  const own = config.models.find((m) => m.id === modelId)?.cache ?? {};
+  const policy: ModelCachePolicy = {
+    mode: own.mode ?? config.cache.mode,
+    ttlMs: (own.ttlSeconds ?? config.cache.ttlSeconds) * 1000,
+    replay: own.replay ?? config.cache.replay,
+  };
+  if (own.semantic?.enabled) {
+    policy.semantic = { threshold: own.semantic.threshold, maxEntries: own.semantic.maxEntries };
+  }
+  return policy;
 }

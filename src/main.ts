@@ -204,6 +204,7 @@ async function listenUntilSignal(options: {
 }): Promise<number> {
   const { config, composed, logger, state } = options;
   const { gateway, app } = composed;
+  await composed.ready();
   const server = await startServer(app, { port: config.server.port, host: config.server.host });
   logger.info(
     {
@@ -224,7 +225,7 @@ async function listenUntilSignal(options: {
         "shutting down: draining in-flight requests",
       );
       await server.close(config.server.shutdownGraceMs);
-      await gateway.close();
+      await composed.close();
       logger.info("stopped");
       logger.flush();
       resolveExit(0);

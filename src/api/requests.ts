@@ -1,3 +1,4 @@
+import { stringify } from "safe-stable-stringify";
 import { z } from "zod";
 import { GatewayError } from "../core/errors.js";
 import type { ChatMessage } from "../core/types.js";
@@ -130,4 +131,51 @@ export function chatMessages(body: ChatCompletionRequest): ChatMessage[] {
       ? { role: m.role, content: text }
       : { role: m.role, content: text, name: m.name };
   });
+}
+
+/**
+ * Body fields that cannot change the answer: who asked, how it is delivered, and fields the gateway has already
+ * normalised into the request (model, messages or prompt, sampling). Everything else a client sends (tools,
+ * response_format, penalties, logprobs, fields of later API versions) may change the answer.
+ */
+const NOT_IN_ANSWER = new Set([
+  "model",
+  "messages",
+  "prompt",
+  "max_tokens",
+  "max_completion_tokens",
+  "temperature",
+  "top_p",
+  "n",
+  "stop",
+  "seed",
+  "stream",
+  "stream_options",
+  "user",
+  "metadata",
+  "store",
+  "service_tier",
+  "prompt_cache_key",
+  "safety_identifier",
+]);
+const MESSAGE_NORMALISED = new Set(["role", "content", "name"]);
+
+/**
+ * Canonical JSON of everything in the body that may change the answer beyond the normalised request (with
+ * message fields such as tool_calls or tool_call_id), or undefined when there is nothing: part of the cache key,
+ * so requests that differ in it never share an answer.
+ */
+export function answerVariant(body: Readonly<Record<string, unknown>>): string | undefined {
+  const extra: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(body)) {
+    if (!NOT_IN_ANSWER.has(name) && value !== undefined && value !== null) extra[name] = value;
+  }
+  const messages = body["messages"];
+  if (Array.isArray(messages)) {
+    const fields = messages.map((m: Record<string, unknown>) =>
+      Object.fromEntries(Object.entries(m).filter(([name]) => !MESSAGE_NORMALISED.has(name))),
+    );
+    if (fields.some((f) => Object.keys(f).length > 0)) extra["messages"] = fields;
+  }
+  return Object.keys(extra).length === 0 ? undefined : stringify(extra);
 }

@@ -21,8 +21,15 @@ export function composeBackendServer(options: Omit<ComposeOptions, "wrapBackend"
     tokens: (model, count, gap) => vllm?.tokens(model, count, gap),
     finished: (request) => vllm?.finished(request),
   };
+  const { config } = options;
   const composed = compose({
     ...options,
+    // A model server answers every request itself (vLLM has no response cache) and shares no state.
+    config: {
+      ...config,
+      cache: { ...config.cache, enabled: false },
+      store: { ...config.store, url: undefined },
+    },
     wrapBackend: (backend) => {
       engines.push(backend);
       return observeGenerations(backend, observer);

@@ -19,7 +19,7 @@ export class ConfigError extends Error {
 export interface LoadConfigOptions {
   /** Path of the YAML file. */
   file: string;
-  /** Environment to read overrides from (only PORT and HOST); the caller passes process.env. */
+  /** Environment to read overrides from (PORT, HOST, REDIS_URL); the caller passes process.env. */
   env?: Readonly<Record<string, string | undefined>>;
   /** Command-line overrides; they win over the environment and the file. */
   overrides?: { port?: number; host?: string };
@@ -68,6 +68,11 @@ function applyOverrides(raw: unknown, options: LoadConfigOptions): unknown {
   if (options.overrides?.port !== undefined) server["port"] = options.overrides.port;
   if (options.overrides?.host !== undefined) server["host"] = options.overrides.host;
   doc["server"] = server;
+  // Like PORT, REDIS_URL from the environment wins over the file (twelve-factor style).
+  const redisUrl = options.env?.["REDIS_URL"];
+  if (redisUrl !== undefined && redisUrl !== "") {
+    doc["store"] = { ...((doc["store"] as Record<string, unknown> | undefined) ?? {}), url: redisUrl };
+  }
   return doc;
 }
 

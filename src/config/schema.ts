@@ -185,6 +185,32 @@ export const routingSchema = z
   })
   .strict();
 
+/** Response-cache settings of one model; fields left out take the top-level `cache` values. */
+export const modelCacheSchema = z
+  .object({
+    /**
+     * What may be cached: `deterministic` (temperature 0 or a seed: the same request gives the same answer),
+     * `all` (every request, for models whose callers accept a stored answer) or `off`.
+     */
+    mode: z.enum(["deterministic", "all", "off"]).optional(),
+    /** How long an answer is served from the cache. */
+    ttlSeconds: positiveInt.optional(),
+    /** `instant` replays a stored stream at once; `original` keeps its recorded inter-token gaps. */
+    replay: z.enum(["instant", "original"]).optional(),
+    /** Opt-in: serve a stored answer to a prompt that is similar, not identical (README: "Semantic cache"). */
+    semantic: z
+      .object({
+        enabled: z.boolean().default(false),
+        /** Cosine similarity of hashed character n-gram vectors at or above which a stored answer is served. */
+        threshold: z.number().gt(0).max(1).default(0.95),
+        /** Prompts remembered for similarity search (per gateway process), least recently used evicted first. */
+        maxEntries: positiveInt.max(1_000_000).default(10_000),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
 export const deploymentSchema = z
   .object({
     /** Unique deployment (pool) name; a label value in metrics. */
@@ -230,6 +256,7 @@ export const modelSchema = z
       .strict()
       .optional(),
     routing: routingSchema.prefault({}),
+    cache: modelCacheSchema.prefault({}),
   })
   .strict();
 
@@ -280,6 +307,37 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * Where shared state lives (cache entries, rate limits, challenges): in memory by default; Redis when `url` is
+     * set (or REDIS_URL at start-up), so a fleet of gateways shares it.
+     */
+    store: z
+      .object({
+        url: z.url({ protocol: /^rediss?$/ }).optional(),
+        /** Prepended to every Redis key, so several fleets can share one Redis. */
+        keyPrefix: z.string().max(64).default("tollgate:"),
+        /** Bound on the in-memory store (and the local fallback while Redis is unreachable). */
+        maxBytes: positiveInt.default(64 * 1024 * 1024),
+        connectTimeoutMs: positiveInt.default(2_000),
+        /** A Redis call slower than this counts as a failure and is served locally instead. */
+        commandTimeoutMs: positiveInt.default(500),
+      })
+      .strict()
+      .prefault({}),
+    /** The response cache and single-flight coalescing (README: "Caching"); models override mode, TTL, replay. */
+    cache: z
+      .object({
+        enabled: z.boolean().default(true),
+        mode: z.enum(["deterministic", "all", "off"]).default("deterministic"),
+        ttlSeconds: positiveInt.default(3_600),
+        replay: z.enum(["instant", "original"]).default("instant"),
+        /** Identical requests in flight at once share one generation. */
+        coalesce: z.boolean().default(true),
+        /** Answers whose stored form is larger than this are not cached. */
+        maxEntryBytes: positiveInt.default(1024 * 1024),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({
         level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -321,6 +379,9 @@ export type ModelConfig = z.infer<typeof modelSchema>;
 export type SimulatedBackendConfig = z.infer<typeof simulatedBackendSchema>;
 export type OpenAiHttpBackendConfig = z.infer<typeof openAiHttpBackendSchema>;
 export type RoutingConfig = z.infer<typeof routingSchema>;
+export type CacheConfig = z.infer<typeof configSchema>["cache"];
+export type ModelCacheConfig = z.infer<typeof modelCacheSchema>;
+export type StoreConfig = z.infer<typeof configSchema>["store"];
 export type PolicyName = (typeof policyNames)[number];
 export type HardwareEntry = z.infer<typeof hardwareEntrySchema>;
 export type ModelEntry = z.infer<typeof modelEntrySchema>;

@@ -61,6 +61,8 @@ export type PrepareInput = {
   sampling: SamplingInput;
   /** Clock time the request arrived; defaults to now. */
   arrivalMs?: number;
+  /** Other body fields that may change the answer, as canonical JSON (see GenerationRequest.variant). */
+  variant?: string;
 } & ({ kind: "chat"; messages: readonly ChatMessage[] } | { kind: "completion"; prompt: string });
 
 /** The `done` event as the gateway reports it: the backend's, plus where it ran and what it cost. */
@@ -68,6 +70,8 @@ export interface ServedDoneEvent extends DoneEvent {
   servedBy: ServedBy;
   deployment: string;
   costUsd: number;
+  /** Set when the answer came from the cache stage rather than a generation of this request. */
+  cache?: { kind: "exact" | "semantic" | "coalesced"; ageSeconds: number };
 }
 
 /** The first token of a generation carries `servedBy` (which model and replica answer), for headers. */
@@ -202,6 +206,8 @@ export class Gateway {
     };
     const request: GenerationRequest = input.kind === "chat" ? { ...base, messages: input.messages } : base;
     if (input.sampling.seed !== undefined) request.seed = input.sampling.seed;
+    if (input.variant !== undefined) request.variant = input.variant;
+    if (requested !== undefined) request.requestedMaxTokens = requested;
     return request;
   }
 

@@ -69,10 +69,17 @@ export interface GenerationRequest {
   promptTokens: readonly number[];
   /** Upper bound on completion tokens. */
   maxTokens: number;
+  /** The limit the client asked for; absent when it left it to the context (then maxTokens is what is left). */
+  requestedMaxTokens?: number;
   stop: readonly string[];
   temperature: number;
   topP: number;
   seed?: number;
+  /**
+   * Canonical JSON of the other body fields that may change the answer (tools, response_format, penalties, ...),
+   * part of the cache key; absent when the client sent none.
+   */
+  variant?: string;
   /** Clock time the gateway received the request. */
   arrivalMs: number;
 }

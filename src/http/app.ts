@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import type { Logger } from "pino";
 import { errorBody, toGatewayError } from "../api/errors.js";
+import type { ResponseCache } from "../cache/response-cache.js";
 import type { Clock } from "../core/clock.js";
 import { GatewayError } from "../core/errors.js";
 import type { Gateway } from "../core/gateway.js";
@@ -14,6 +15,8 @@ import { modelRoutes } from "./routes/models.js";
 
 export interface AppDeps {
   gateway: Gateway;
+  /** The cache stage requests pass before the gateway's routing. */
+  cache: ResponseCache;
   metrics: Metrics;
   logger: Logger;
   clock: Clock;
@@ -71,6 +74,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   const routeDeps = {
     gateway,
+    cache: deps.cache,
     clock: deps.clock,
     bodyLimitBytes: deps.bodyLimitBytes,
     exposeRoutingHeaders: deps.exposeRoutingHeaders ?? true,

@@ -1,5 +1,6 @@
 import type { HttpBindings } from "@hono/node-server";
 import type { Logger } from "pino";
+import type { ResponseCache } from "../cache/response-cache.js";
 import type { Clock } from "../core/clock.js";
 import type { Gateway } from "../core/gateway.js";
 
@@ -20,6 +21,8 @@ export interface AppEnv {
 /** What route modules need, handed in by createApp. */
 export interface RouteDeps {
   gateway: Gateway;
+  /** The cache stage in front of the gateway's routing. */
+  cache: ResponseCache;
   clock: Clock;
   /** Largest accepted request body in bytes (413 above). */
   bodyLimitBytes: number;

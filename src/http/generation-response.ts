@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { errorBody, toGatewayError } from "../api/errors.js";
 import { addUsage } from "../api/responses.js";
 import { SSE_DONE, sseData } from "../api/sse.js";
+import type { CacheOutcome } from "../cache/response-cache.js";
 import type { GatewayEvent, ServedDoneEvent } from "../core/gateway.js";
 import { mergeIndexed } from "../core/merge.js";
 import type { FinishReason, Usage } from "../core/types.js";
@@ -78,6 +79,26 @@ export function servedHeaders(collected: Collected, expose: boolean): Record<str
 }
 
 /**
+ * `x-cache` (HIT, MISS or BYPASS) and, on hits, `age` (seconds since the answer was generated) and
+ * `x-tollgate-cache-kind` (exact, semantic or coalesced). A response of several generations (a completions
+ * request with several prompts) is a HIT only when every one was, and a BYPASS only when every one was.
+ */
+export function cacheHeaders(outcomes: readonly CacheOutcome[]): Record<string, string> {
+  if (outcomes.length === 0) return {};
+  if (outcomes.every((o) => o.status === "BYPASS")) return { "x-cache": "BYPASS" };
+  if (!outcomes.every((o) => o.status === "HIT")) return { "x-cache": "MISS" };
+  const kinds = new Set(outcomes.map((o) => o.kind));
+  const headers: Record<string, string> = {
+    "x-cache": "HIT",
+    age: String(Math.max(...outcomes.map((o) => o.ageSeconds ?? 0))),
+    "x-tollgate-cache-kind": kinds.size === 1 ? String([...kinds][0]) : "mixed",
+  };
+  const similarities = outcomes.flatMap((o) => (o.similarity === undefined ? [] : [o.similarity]));
+  if (similarities.length > 0) headers["x-tollgate-cache-similarity"] = Math.min(...similarities).toFixed(3);
+  return headers;
+}
+
+/**
  * Streams the generations as SSE. The first event is awaited before the 200 and the headers go out, so a
  * failure before the first token is still an ordinary HTTP error; a failure after it becomes an `error` event
  * (what OpenAI sends) and the stream ends without `[DONE]`.
@@ -92,6 +113,8 @@ export async function streamResponse(
     /** Called with the first event's `servedBy` before any chunk is built (to name the served model). */
     onServed: (servedBy: ServedBy | undefined) => void;
     exposeRoutingHeaders: boolean;
+    /** More response headers (the cache's). */
+    headers?: Record<string, string>;
   },
 ): Promise<Response> {
   const { format, includeUsage, abort } = options;
@@ -100,7 +123,8 @@ export async function streamResponse(
   const servedBy = first.done ? undefined : first.value.item.servedBy;
   options.onServed(servedBy);
 
-  return respondWithStream(c, routingHeaders(servedBy, options.exposeRoutingHeaders), async (out) => {
+  const headers = { ...routingHeaders(servedBy, options.exposeRoutingHeaders), ...options.headers };
+  return respondWithStream(c, headers, async (out) => {
     let usage = ZERO_USAGE;
     let pending = "";
     for (const chunk of format.opening()) pending += sseData(chunk);

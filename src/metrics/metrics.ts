@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { createCacheMetrics, type StoreSample } from "./cache-metrics.js";
 
 /**
  * Every Prometheus metric Tollgate exports, defined once. Names follow Prometheus conventions (base units in
@@ -49,6 +50,8 @@ export interface MetricsOptions {
   replicaSamples?: () => readonly ReplicaGaugeSample[];
   /** Collect Node.js process metrics (event loop lag, heap, GC, CPU). */
   processMetrics?: boolean;
+  /** Called at every scrape to fill the shared store's gauges. */
+  storeSample?: () => StoreSample | undefined;
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
@@ -98,6 +101,7 @@ export function createMetrics(options: MetricsOptions = {}) {
 
   return {
     registry,
+    ...createCacheMetrics(registry, options.storeSample ?? (() => undefined)),
     requests: new Counter({
       name: "tollgate_requests_total",
       help: "HTTP API requests answered, by endpoint, model and HTTP status code.",

@@ -49,6 +49,24 @@ export class ResponseRecorder {
     m.gpuSeconds.inc(response.done.gpuSeconds);
   }
 
+  /**
+   * Records an answer served by the cache stage (a stored answer or a shared generation) under deployment
+   * "cache": the latency the client saw and a cost of zero. Tokens, GPU-seconds and generations count work
+   * done by replicas, so they are left alone (the tollgate_cache_saved_* counters say what was not done).
+   */
+  recordFromCache(
+    model: string,
+    response: { arrivalMs: number; firstTokenMs: number; endMs: number; completionTokens: number },
+  ): void {
+    const m = this.#seriesOf({ model, deployment: "cache" });
+    const ttft = (response.firstTokenMs - response.arrivalMs) / 1000;
+    const e2e = (response.endMs - response.arrivalMs) / 1000;
+    if (response.completionTokens > 0) m.ttft.observe(ttft);
+    if (response.completionTokens > 1) m.tpot.observe((e2e - ttft) / (response.completionTokens - 1));
+    m.e2e.observe(e2e);
+    m.responseCost.observe(0);
+  }
+
   #seriesOf(labels: Labels): ResponseSeries {
     const key = `${labels.model}\u0000${labels.deployment}`;
     let series = this.#series.get(key);

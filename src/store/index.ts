@@ -21,14 +21,25 @@ export interface CreateStoreOptions {
   commandTimeoutMs?: number;
 }
 
+/** A store and a way to wait for its first connection. */
+export interface OpenedStore {
+  store: Store;
+  /**
+   * Resolves once the first connection attempt settled (bounded by the connect timeout); never rejects. When
+   * it failed, the outage has been reported through onStateChange and the store serves locally.
+   */
+  ready(): Promise<void>;
+}
+
 /**
- * Memory when no URL is given; otherwise Redis wrapped so an outage degrades to local serving. Waits for the
- * first connection attempt (bounded by the connect timeout) but never fails on it: a gateway that starts
- * while Redis is down serves locally, reports it through onStateChange, and switches over once it connects.
+ * Memory when no URL is given; otherwise Redis wrapped so an outage degrades to local serving. Synchronous, so
+ * composition stays synchronous; the server awaits ready() before it listens. A gateway that starts while Redis
+ * is down serves locally, reports it, and switches over once it connects.
  */
-export async function createStore(options: CreateStoreOptions): Promise<Store> {
+export function openStore(options: CreateStoreOptions): OpenedStore {
   const local = new MemoryStore({ maxBytes: options.maxBytes, clock: options.clock });
-  if (options.url === undefined || options.url === "") return local;
+  if (options.url === undefined || options.url === "")
+    return { store: local, ready: () => Promise.resolve() };
   const redis = new RedisStore({
     url: options.url,
     keyPrefix: options.keyPrefix,
@@ -36,9 +47,20 @@ export async function createStore(options: CreateStoreOptions): Promise<Store> {
     commandTimeoutMs: options.commandTimeoutMs,
   });
   const store = new FallbackStore({ primary: redis, local, onStateChange: options.onStateChange });
-  if (!(await redis.ready())) {
-    // Report the outage now instead of at the first request; get() of a probe key takes the fallback path.
-    await store.get("tollgate:probe");
-  }
-  return store;
+  return {
+    store,
+    ready: async () => {
+      if (!(await redis.ready())) {
+        // Report the outage now instead of at the first request; get() of a probe key takes the fallback path.
+        await store.get("tollgate:probe");
+      }
+    },
+  };
+}
+
+/** openStore, waiting for the first connection attempt. */
+export async function createStore(options: CreateStoreOptions): Promise<Store> {
+  const opened = openStore(options);
+  await opened.ready();
+  return opened.store;
 }

@@ -1,17 +1,26 @@
 import { pino } from "pino";
 import type { Backend } from "../../src/backends/backend.js";
+import { type ModelCachePolicy, ResponseCache } from "../../src/cache/response-cache.js";
 import { routingSchema } from "../../src/config/schema.js";
 import { VirtualClock } from "../../src/core/clock.js";
 import { Gateway, type ServedModelInfo } from "../../src/core/gateway.js";
 import { createCl100kTokenizer } from "../../src/core/tokenizer.js";
 import { createApp } from "../../src/http/app.js";
 import { createMetrics } from "../../src/metrics/metrics.js";
+import { MemoryStore } from "../../src/store/memory-store.js";
+import type { Store } from "../../src/store/store.js";
 
 /** A Hono app over the given backends on a virtual clock; requests complete as the clock is advanced. */
 export function appHarness(options: {
   backends: (clock: VirtualClock) => Backend[];
   models?: ServedModelInfo[];
   bodyLimitBytes?: number;
+  /** The cache stage: off unless given (policies by model id). */
+  cache?: {
+    models: Record<string, ModelCachePolicy>;
+    coalesce?: boolean;
+    store?: (clock: VirtualClock) => Store;
+  };
 }) {
   const clock = new VirtualClock();
   const backends = options.backends(clock);
@@ -24,9 +33,30 @@ export function appHarness(options: {
     processMetrics: false,
     replicaSamples: () => gateway?.replicaSamples() ?? [],
   });
-  gateway = new Gateway({ models, backends, clock, tokenizer: createCl100kTokenizer(), metrics, logger });
+  const served = new Gateway({
+    models,
+    backends,
+    clock,
+    tokenizer: createCl100kTokenizer(),
+    metrics,
+    logger,
+  });
+  gateway = served;
+  const store = options.cache?.store?.(clock) ?? new MemoryStore({ maxBytes: 16 * 1024 * 1024, clock });
+  const cache = new ResponseCache({
+    enabled: options.cache !== undefined,
+    coalesce: options.cache?.coalesce ?? true,
+    maxEntryBytes: 1024 * 1024,
+    models: new Map(Object.entries(options.cache?.models ?? {})),
+    store,
+    clock,
+    metrics,
+    logger,
+    downstream: (request, signal) => served.generate(request, signal),
+  });
   const app = createApp({
     gateway,
+    cache,
     metrics,
     logger,
     clock,
@@ -70,5 +100,5 @@ export function appHarness(options: {
       body: typeof body === "string" ? body : JSON.stringify(body),
     });
 
-  return { clock, app, gateway, metrics, backends, request, post, text };
+  return { clock, app, gateway: served, cache, store, metrics, backends, request, post, text };
 }

@@ -1,19 +1,21 @@
 import type { Hono } from "hono";
 import {
+  answerVariant,
   chatCompletionRequestSchema,
   chatMessages,
   samplingParams,
   validateBody,
 } from "../../api/requests.js";
 import { chatChunk, chatCompletion, type ResponseMeta, usageChunk } from "../../api/responses.js";
+import { parseCacheControl } from "../../cache/cache-control.js";
 import { readJson } from "../body.js";
 import type { AppEnv, RouteDeps } from "../env.js";
-import { collect, servedHeaders, streamResponse } from "../generation-response.js";
-import { clientAbort } from "../node-io.js";
+import { cacheHeaders, collect, servedHeaders, streamResponse } from "../generation-response.js";
+import { clientAbort, requestHeader } from "../node-io.js";
 
 export function chatRoutes(
   app: Hono<AppEnv>,
-  { gateway, clock, bodyLimitBytes, exposeRoutingHeaders }: RouteDeps,
+  { gateway, cache, clock, bodyLimitBytes, exposeRoutingHeaders }: RouteDeps,
 ): void {
   app.post("/v1/chat/completions", async (c) => {
     c.set("endpoint", "chat_completions");
@@ -26,6 +28,7 @@ export function chatRoutes(
       model: sampling.model,
       messages: chatMessages(body),
       sampling,
+      variant: answerVariant(body),
     });
     c.set("model", request.model);
     const abort = clientAbort(c);
@@ -34,7 +37,12 @@ export function chatRoutes(
       created: Math.floor(clock.epochMs() / 1000),
       model: request.model,
     };
-    const generation = gateway.generate(request, abort.signal);
+    const opened = await cache.open(request, {
+      signal: abort.signal,
+      directives: parseCacheControl(requestHeader(c, "cache-control"), requestHeader(c, "pragma")),
+    });
+    const generation = opened.events;
+    const headers = cacheHeaders([opened]);
 
     if (sampling.stream) {
       const options = { includeUsage: sampling.includeUsage };
@@ -43,6 +51,7 @@ export function chatRoutes(
         includeUsage: sampling.includeUsage,
         abort,
         exposeRoutingHeaders,
+        headers,
         onServed: (servedBy) => {
           if (servedBy !== undefined) meta.model = servedBy.model;
         },
@@ -57,10 +66,9 @@ export function chatRoutes(
     const collected = await collect([generation]);
     const choice = collected.choices[0]!;
     meta.model = choice.done.servedBy.model;
-    return c.json(
-      chatCompletion(meta, choice.text, choice.finishReason, collected.usage),
-      200,
-      servedHeaders(collected, exposeRoutingHeaders),
-    );
+    return c.json(chatCompletion(meta, choice.text, choice.finishReason, collected.usage), 200, {
+      ...servedHeaders(collected, exposeRoutingHeaders),
+      ...headers,
+    });
   });
 }

@@ -1,15 +1,16 @@
 import type { Hono } from "hono";
-import { completionRequestSchema, samplingParams, validateBody } from "../../api/requests.js";
+import { answerVariant, completionRequestSchema, samplingParams, validateBody } from "../../api/requests.js";
 import { completionChunk, type ResponseMeta, textCompletion, usageChunk } from "../../api/responses.js";
+import { parseCacheControl } from "../../cache/cache-control.js";
 import { GatewayError } from "../../core/errors.js";
 import { readJson } from "../body.js";
 import type { AppEnv, RouteDeps } from "../env.js";
-import { collect, servedHeaders, streamResponse } from "../generation-response.js";
-import { clientAbort } from "../node-io.js";
+import { cacheHeaders, collect, servedHeaders, streamResponse } from "../generation-response.js";
+import { clientAbort, requestHeader } from "../node-io.js";
 
 export function completionRoutes(
   app: Hono<AppEnv>,
-  { gateway, clock, bodyLimitBytes, exposeRoutingHeaders }: RouteDeps,
+  { gateway, cache, clock, bodyLimitBytes, exposeRoutingHeaders }: RouteDeps,
 ): void {
   app.post("/v1/completions", async (c) => {
     c.set("endpoint", "completions");
@@ -22,6 +23,7 @@ export function completionRoutes(
     const requestId = c.get("requestId");
     const prompts = typeof body.prompt === "string" ? [body.prompt] : body.prompt;
     // Validate every prompt before starting any generation, so a bad one costs no GPU time.
+    const variant = answerVariant(body);
     const requests = prompts.map((prompt, i) =>
       gateway.prepare({
         kind: "completion",
@@ -29,6 +31,7 @@ export function completionRoutes(
         model: sampling.model,
         prompt,
         sampling,
+        variant,
       }),
     );
     const model = requests[0]!.model;
@@ -39,7 +42,12 @@ export function completionRoutes(
       created: Math.floor(clock.epochMs() / 1000),
       model,
     };
-    const generations = requests.map((r) => gateway.generate(r, abort.signal));
+    const directives = parseCacheControl(requestHeader(c, "cache-control"), requestHeader(c, "pragma"));
+    const opened = await Promise.all(
+      requests.map((r) => cache.open(r, { signal: abort.signal, directives })),
+    );
+    const generations = opened.map((o) => o.events);
+    const headers = cacheHeaders(opened);
 
     if (sampling.stream) {
       const options = { includeUsage: sampling.includeUsage };
@@ -48,6 +56,7 @@ export function completionRoutes(
         includeUsage: sampling.includeUsage,
         abort,
         exposeRoutingHeaders,
+        headers,
         onServed: (servedBy) => {
           if (servedBy !== undefined) meta.model = servedBy.model;
         },
@@ -63,11 +72,10 @@ export function completionRoutes(
     try {
       const collected = await collect(generations);
       meta.model = collected.choices[0]?.done.servedBy.model ?? meta.model;
-      return c.json(
-        textCompletion(meta, collected.choices, collected.usage),
-        200,
-        servedHeaders(collected, exposeRoutingHeaders),
-      );
+      return c.json(textCompletion(meta, collected.choices, collected.usage), 200, {
+        ...servedHeaders(collected, exposeRoutingHeaders),
+        ...headers,
+      });
     } catch (error) {
       abort.abort(error);
       throw error;
