@@ -1,24 +1,20 @@
 import type { Logger } from "pino";
-import { type Clock, sleep } from "../core/clock.js";
-import type { GatewayEvent, ServedDoneEvent } from "../core/gateway.js";
+import type { Clock } from "../core/clock.js";
+import type { GatewayEvent } from "../core/gateway.js";
 import type { GenerationRequest } from "../core/types.js";
 import type { Metrics } from "../metrics/metrics.js";
 import { ResponseRecorder } from "../metrics/response-recorder.js";
 import type { Store } from "../store/store.js";
 import type { CacheDirectives } from "./cache-control.js";
-import { embed } from "./embedding.js";
-import { type CachedGeneration, decodeEntry, encodeEntry, eventTokens } from "./entry.js";
-import { exactKey, isDeterministic, semanticParts } from "./key.js";
-import { SemanticIndex } from "./semantic-index.js";
-import { SharedGeneration } from "./single-flight.js";
+import { CacheEntries } from "./entries.js";
+import type { CachedGeneration } from "./entry.js";
+import { exactKey, isDeterministic } from "./key.js";
+import { followerDone, replayEntry } from "./replay.js";
+import type { CacheKind, ModelCachePolicy, OpenedGeneration } from "./types.js";
 
-/** How one model's answers are cached (the top-level `cache` values with the model's own on top). */
-export interface ModelCachePolicy {
-  mode: "deterministic" | "all" | "off";
-  ttlMs: number;
-  replay: "instant" | "original";
-  semantic?: { threshold: number; maxEntries: number };
-}
+export type { CacheKind, CacheOutcome, CacheStatus, ModelCachePolicy, OpenedGeneration } from "./types.js";
+
+import { SharedGeneration } from "./single-flight.js";
 
 export interface ResponseCacheOptions {
   /** Off: every request is a BYPASS straight to the downstream stage. */
@@ -35,26 +31,6 @@ export interface ResponseCacheOptions {
   downstream: (request: GenerationRequest, signal: AbortSignal) => AsyncIterable<GatewayEvent>;
 }
 
-export type CacheStatus = "HIT" | "MISS" | "BYPASS";
-export type CacheKind = "exact" | "semantic" | "coalesced";
-
-/** What the cache stage decided, known before the first event (so it can go out in response headers). */
-export interface CacheOutcome {
-  status: CacheStatus;
-  /** For hits: which cache answered. */
-  kind?: CacheKind;
-  /** For hits: seconds since the stored answer was generated. */
-  ageSeconds?: number;
-  /** For semantic hits: cosine similarity of the prompts. */
-  similarity?: number;
-}
-
-export interface OpenedGeneration extends CacheOutcome {
-  events: AsyncIterable<GatewayEvent>;
-}
-
-const KEY_PREFIX = "cache:v1:";
-
 /**
  * The cache stage. A request is answered, in order, from the exact-match store, from the semantic index (when
  * the model opts in), by joining an identical generation already in flight (single-flight), or by a new
@@ -69,17 +45,14 @@ const KEY_PREFIX = "cache:v1:";
 export class ResponseCache {
   readonly #options: ResponseCacheOptions;
   readonly #flights = new Map<string, SharedGeneration<GatewayEvent>>();
-  readonly #semantic = new Map<string, SemanticIndex>();
+  readonly #entries: CacheEntries;
   readonly #recorder: ResponseRecorder;
+  readonly #results = new Map<string, { inc(): void }>();
 
   constructor(options: ResponseCacheOptions) {
     this.#options = options;
     this.#recorder = new ResponseRecorder(options.metrics);
-    for (const [model, policy] of options.models) {
-      if (policy.semantic !== undefined) {
-        this.#semantic.set(model, new SemanticIndex({ maxEntries: policy.semantic.maxEntries }));
-      }
-    }
+    this.#entries = new CacheEntries(options);
   }
 
   /**
@@ -90,7 +63,7 @@ export class ResponseCache {
     request: GenerationRequest,
     options: { signal: AbortSignal; directives: CacheDirectives },
   ): Promise<OpenedGeneration> {
-    const { metrics, downstream } = this.#options;
+    const { downstream } = this.#options;
     const policy = this.#options.models.get(request.model);
     const model = request.model;
     if (
@@ -100,25 +73,25 @@ export class ResponseCache {
       options.directives.noStore ||
       (policy.mode === "deterministic" && !isDeterministic(request))
     ) {
-      metrics.cacheRequests.inc({ model, kind: "exact", result: "bypass" });
+      this.#count(model, "exact", "bypass");
       return { status: "BYPASS", events: downstream(request, options.signal) };
     }
     const key = exactKey(request);
-    const semantic = this.#semantic.get(model);
+    const semantic = policy.semantic;
     if (options.directives.noCache) {
       // Revalidate: skip lookups and in-flight generations, generate afresh and store the new answer.
-      metrics.cacheRequests.inc({ model, kind: "exact", result: "refresh" });
+      this.#count(model, "exact", "refresh");
       return this.#lead(request, key, policy, options.signal, false);
     }
-    const stored = await this.#lookup(key, model);
+    const stored = await this.#entries.lookup(key, model);
     if (stored !== undefined) {
-      metrics.cacheRequests.inc({ model, kind: "exact", result: "hit" });
+      this.#count(model, "exact", "hit");
       return this.#hit(request, stored, "exact", policy, options.signal);
     }
     if (this.#options.coalesce) {
       const flight = this.#flights.get(key);
       if (flight !== undefined) {
-        metrics.cacheRequests.inc({ model, kind: "exact", result: "coalesced" });
+        this.#count(model, "exact", "coalesced");
         return {
           status: "HIT",
           kind: "coalesced",
@@ -127,55 +100,34 @@ export class ResponseCache {
         };
       }
     }
-    if (semantic !== undefined && policy.semantic !== undefined) {
-      const found = await this.#semanticLookup(request, semantic, policy.semantic.threshold);
+    if (semantic !== undefined) {
+      const found = await this.#entries.similar(request, semantic.threshold);
       if (found !== undefined) {
-        metrics.cacheRequests.inc({ model, kind: "semantic", result: "hit" });
+        this.#count(model, "semantic", "hit");
         return {
           ...this.#hit(request, found.entry, "semantic", policy, options.signal),
           similarity: found.similarity,
         };
       }
     }
-    metrics.cacheRequests.inc({ model, kind: semantic === undefined ? "exact" : "semantic", result: "miss" });
+    this.#count(model, semantic === undefined ? "exact" : "semantic", "miss");
     return this.#lead(request, key, policy, options.signal, this.#options.coalesce);
+  }
+
+  /** Counts the request's cache result; label children are resolved once (this runs for every request). */
+  #count(model: string, kind: "exact" | "semantic", result: string): void {
+    const id = `${model}\u0000${kind}\u0000${result}`;
+    let child = this.#results.get(id);
+    if (child === undefined) {
+      child = this.#options.metrics.cacheRequests.labels({ model, kind, result });
+      this.#results.set(id, child);
+    }
+    child.inc();
   }
 
   /** Generations in flight that identical requests can join. */
   get sharedInFlight(): number {
     return this.#flights.size;
-  }
-
-  async #lookup(key: string, model: string): Promise<CachedGeneration | undefined> {
-    let bytes: Buffer | undefined;
-    try {
-      bytes = await this.#options.store.get(KEY_PREFIX + key);
-    } catch (error) {
-      // The fallback store already absorbs outages; anything left is a bug worth a log line, not a failed request.
-      this.#options.logger.warn({ err: error }, "cache lookup failed; serving as a miss");
-      return undefined;
-    }
-    if (bytes === undefined) return undefined;
-    const entry = decodeEntry(bytes);
-    if (entry === undefined) {
-      this.#options.logger.warn({ model }, "unreadable cache entry ignored");
-      this.#options.metrics.cacheStores.inc({ model, outcome: "unreadable" });
-    }
-    return entry;
-  }
-
-  async #semanticLookup(
-    request: GenerationRequest,
-    index: SemanticIndex,
-    threshold: number,
-  ): Promise<{ entry: CachedGeneration; similarity: number } | undefined> {
-    const { namespace, text } = semanticParts(request);
-    const nearest = index.nearest(namespace, embed(text));
-    if (nearest === undefined || nearest.similarity < threshold) return undefined;
-    const entry = await this.#lookup(nearest.key, request.model);
-    // Expired or evicted from the store: forget it here too.
-    if (entry === undefined) index.delete(nearest.key);
-    return entry && { entry, similarity: nearest.similarity };
   }
 
   /** Starts a generation others may join (when `shared`), recording its events to store when it ends well. */
@@ -190,7 +142,7 @@ export class ResponseCache {
     const flight = new SharedGeneration<GatewayEvent>(
       (own) => downstream(request, own),
       ({ ok, events }) => {
-        const stored = ok ? this.#store(request, key, policy, events) : Promise.resolve();
+        const stored = ok ? this.#entries.write(request, key, policy, events) : Promise.resolve();
         // Late joiners replay the finished flight until its entry is readable from the store.
         void stored.finally(() => {
           if (this.#flights.get(key) === flight) {
@@ -205,43 +157,6 @@ export class ResponseCache {
       metrics.cacheInflight.set(this.#flights.size);
     }
     return { status: "MISS", events: flight.subscribe(signal) };
-  }
-
-  async #store(
-    request: GenerationRequest,
-    key: string,
-    policy: ModelCachePolicy,
-    events: readonly GatewayEvent[],
-  ): Promise<void> {
-    const { metrics, store, clock } = this.#options;
-    const model = request.model;
-    const done = events[events.length - 1];
-    // A fallback's or canary's answer is not the asked model's answer; do not pin it for the TTL.
-    if (done?.type !== "done" || done.servedBy.model !== model) {
-      metrics.cacheStores.inc({ model, outcome: "not_cacheable" });
-      return;
-    }
-    const entry = toEntry(events, done, request.arrivalMs, clock.epochMs());
-    const bytes = encodeEntry(entry);
-    if (bytes.byteLength > this.#options.maxEntryBytes) {
-      metrics.cacheStores.inc({ model, outcome: "too_large" });
-      return;
-    }
-    try {
-      await store.set(KEY_PREFIX + key, bytes, { ttlMs: policy.ttlMs });
-    } catch (error) {
-      this.#options.logger.warn({ err: error, model }, "cache write failed");
-      metrics.cacheStores.inc({ model, outcome: "error" });
-      return;
-    }
-    metrics.cacheStores.inc({ model, outcome: "stored" });
-    metrics.cacheStoredBytes.inc({ model }, bytes.byteLength);
-    const index = this.#semantic.get(model);
-    if (index !== undefined) {
-      const { namespace, text } = semanticParts(request);
-      index.add(namespace, key, embed(text));
-      metrics.semanticEntries.set({ model }, index.size);
-    }
   }
 
   /** A follower of a shared generation: the same events, its own latency, no GPU cost of its own. */
@@ -266,7 +181,11 @@ export class ResponseCache {
         endMs: now,
         completionTokens: event.usage.completionTokens,
       });
-      yield fromCache(event, request.arrivalMs, firstTokenMs ?? now, now, "coalesced", 0);
+      yield followerDone(event, {
+        arrivalMs: request.arrivalMs,
+        firstTokenMs: firstTokenMs ?? now,
+        endMs: now,
+      });
     }
   }
 
@@ -286,8 +205,8 @@ export class ResponseCache {
     };
   }
 
-  /** Replays a stored answer: the same deltas, paced as recorded when `replay: original`, then `done`. */
-  async *#replay(
+  /** Replays a stored answer and accounts for it as served by the cache. */
+  #replay(
     request: GenerationRequest,
     entry: CachedGeneration,
     kind: "exact" | "semantic",
@@ -295,52 +214,24 @@ export class ResponseCache {
     policy: ModelCachePolicy,
     signal: AbortSignal,
   ): AsyncGenerator<GatewayEvent> {
-    const { clock } = this.#options;
-    const servedBy = { model: entry.model, deployment: entry.deployment, replicaId: entry.replicaId };
-    const startMs = clock.now();
-    let firstTokenMs: number | undefined;
-    for (let i = 0; i < entry.texts.length; i++) {
-      if (policy.replay === "original") {
-        const dueMs = startMs + (entry.offsetsMs[i] ?? 0);
-        if (dueMs > clock.now()) await sleep(clock, dueMs - clock.now(), signal);
-      }
-      const atMs = clock.now();
-      firstTokenMs ??= atMs;
-      const text = entry.texts[i]!;
-      const tokens = eventTokens(entry, i);
-      yield i === 0 ? { type: "token", text, tokens, atMs, servedBy } : { type: "token", text, tokens, atMs };
-    }
-    const endMs = clock.now();
-    // A semantic hit answers a different prompt: its prompt tokens are this request's, the completion is stored.
-    const usage =
-      kind === "semantic"
-        ? { ...entry.usage, promptTokens: request.promptTokens.length, cachedPromptTokens: 0 }
-        : entry.usage;
-    this.#saved(request.model, kind, usage, entry.gpuSeconds, entry.costUsd);
-    this.#recorder.recordFromCache(request.model, {
+    return replayEntry(entry, {
+      clock: this.#options.clock,
+      signal,
+      paced: policy.replay === "original",
       arrivalMs: request.arrivalMs,
-      firstTokenMs: firstTokenMs ?? endMs,
-      endMs,
-      completionTokens: usage.completionTokens,
-    });
-    yield {
-      type: "done",
-      finishReason: entry.finishReason,
-      usage,
-      timings: {
-        arrivalMs: request.arrivalMs,
-        scheduledMs: startMs,
-        firstTokenMs: firstTokenMs ?? endMs,
-        endMs,
-        preemptions: 0,
-      },
-      gpuSeconds: 0,
-      replicaId: entry.replicaId,
-      servedBy,
-      deployment: entry.deployment,
-      costUsd: 0,
+      // A semantic hit answers a different prompt: its prompt tokens are this request's.
+      ...(kind === "semantic" && { promptTokens: request.promptTokens.length }),
       cache: { kind, ageSeconds },
-    };
+      onFinished: (usage, firstTokenMs, endMs) => {
+        this.#saved(request.model, kind, usage, entry.gpuSeconds, entry.costUsd);
+        this.#recorder.recordFromCache(request.model, {
+          arrivalMs: request.arrivalMs,
+          firstTokenMs,
+          endMs,
+          completionTokens: usage.completionTokens,
+        });
+      },
+    });
   }
 
   #saved(
@@ -357,60 +248,4 @@ export class ResponseCache {
     m.cacheSavedGpuSeconds.inc(labels, gpuSeconds);
     m.cacheSavedCost.inc(labels, costUsd);
   }
-}
-
-/** The done event as a follower of a shared generation sees it. */
-function fromCache(
-  done: ServedDoneEvent,
-  arrivalMs: number,
-  firstTokenMs: number,
-  endMs: number,
-  kind: CacheKind,
-  ageSeconds: number,
-): ServedDoneEvent {
-  return {
-    ...done,
-    timings: { ...done.timings, arrivalMs, firstTokenMs, endMs },
-    gpuSeconds: 0,
-    costUsd: 0,
-    cache: { kind, ageSeconds },
-  };
-}
-
-/** The stored form of a finished generation. */
-function toEntry(
-  events: readonly GatewayEvent[],
-  done: ServedDoneEvent,
-  arrivalMs: number,
-  nowEpochMs: number,
-): CachedGeneration {
-  const texts: string[] = [];
-  const tokens: number[] = [];
-  const offsetsMs: number[] = [];
-  let firstMs: number | undefined;
-  let uniform = true;
-  for (const event of events) {
-    if (event.type !== "token") continue;
-    firstMs ??= event.atMs;
-    texts.push(event.text);
-    tokens.push(event.tokens);
-    if (event.tokens !== 1) uniform = false;
-    offsetsMs.push(Math.max(0, Math.round(event.atMs - firstMs)));
-  }
-  const entry: CachedGeneration = {
-    v: 1,
-    createdEpochMs: nowEpochMs,
-    model: done.servedBy.model,
-    deployment: done.servedBy.deployment,
-    replicaId: done.servedBy.replicaId,
-    finishReason: done.finishReason,
-    usage: done.usage,
-    gpuSeconds: done.gpuSeconds,
-    costUsd: done.costUsd,
-    ttftMs: Math.max(0, (firstMs ?? done.timings.endMs) - arrivalMs),
-    texts,
-    offsetsMs,
-  };
-  if (!uniform) entry.tokens = tokens;
-  return entry;
 }

@@ -1,0 +1,29 @@
+import type { GatewayEvent } from "../core/gateway.js";
+
+/** Types shared by the cache stage and its callers. */
+
+/** How one model's answers are cached (the top-level `cache` values with the model's own on top). */
+export interface ModelCachePolicy {
+  mode: "deterministic" | "all" | "off";
+  ttlMs: number;
+  replay: "instant" | "original";
+  semantic?: { threshold: number; maxEntries: number };
+}
+
+export type CacheStatus = "HIT" | "MISS" | "BYPASS";
+export type CacheKind = "exact" | "semantic" | "coalesced";
+
+/** What the cache stage decided, known before the first event (so it can go out in response headers). */
+export interface CacheOutcome {
+  status: CacheStatus;
+  /** For hits: which cache answered. */
+  kind?: CacheKind;
+  /** For hits: seconds since the stored answer was generated. */
+  ageSeconds?: number;
+  /** For semantic hits: cosine similarity of the prompts. */
+  similarity?: number;
+}
+
+export interface OpenedGeneration extends CacheOutcome {
+  events: AsyncIterable<GatewayEvent>;
+}
