@@ -7,10 +7,13 @@ import { servedContextLength } from "./config/catalogs.js";
 import type { Config } from "./config/schema.js";
 import type { Clock } from "./core/clock.js";
 import { Gateway } from "./core/gateway.js";
+import { Pipeline } from "./core/pipeline.js";
 import { hashString, SeededRandom } from "./core/random.js";
 import { createCl100kTokenizer } from "./core/tokenizer.js";
 import { createApp } from "./http/app.js";
 import { createMetrics, type Metrics } from "./metrics/metrics.js";
+import { Scheduler } from "./scheduling/scheduler.js";
+import { SloClasses } from "./scheduling/slo.js";
 import { openStore } from "./store/index.js";
 import type { Store } from "./store/store.js";
 
@@ -21,6 +24,8 @@ import type { Store } from "./store/store.js";
 export interface Composed {
   gateway: Gateway;
   cache: ResponseCache;
+  scheduler: Scheduler;
+  pipeline: Pipeline;
   store: Store;
   metrics: Metrics;
   app: ReturnType<typeof createApp>;
@@ -72,7 +77,9 @@ export function compose(options: ComposeOptions): Composed {
     },
   });
   let gateway: Gateway | undefined;
+  let scheduler: Scheduler | undefined;
   const metrics = createMetrics({
+    queueSamples: () => scheduler?.queueSamples() ?? [],
     processMetrics: options.processMetrics ?? true,
     replicaSamples: () => gateway?.replicaSamples() ?? [],
     storeSample: () => ({ kind: store.kind, ...store.stats() }),
@@ -97,6 +104,22 @@ export function compose(options: ComposeOptions): Composed {
     logger,
   });
   gateway = served;
+  const classes = new SloClasses(config.scheduling.classes, config.scheduling.defaultClass);
+  const admitted = new Scheduler({
+    enabled: config.scheduling.enabled,
+    classes,
+    tenantMaxShare: config.scheduling.tenantMaxShare,
+    models: config.models.map((m) => ({
+      id: m.id,
+      replicas: config.deployments.filter((d) => d.model === m.id).reduce((n, d) => n + d.replicas, 0),
+      settings: m.scheduling,
+    })),
+    clock,
+    metrics,
+    downstream: (request, signal) => served.generate(request, signal),
+    retarget: (request, model) => served.retargetTo(request, model),
+  });
+  scheduler = admitted;
   const cache = new ResponseCache({
     enabled: config.cache.enabled,
     coalesce: config.cache.coalesce,
@@ -106,11 +129,12 @@ export function compose(options: ComposeOptions): Composed {
     clock,
     metrics,
     logger,
-    downstream: (request, signal) => served.generate(request, signal),
+    downstream: (request, signal) => admitted.run(request, signal),
   });
+  const pipeline = new Pipeline({ cache, classes, metrics });
   const app = createApp({
     gateway: served,
-    cache,
+    pipeline,
     metrics,
     logger,
     clock,
@@ -124,6 +148,8 @@ export function compose(options: ComposeOptions): Composed {
   return {
     gateway: served,
     cache,
+    scheduler: admitted,
+    pipeline,
     store,
     metrics,
     app,

@@ -136,6 +136,17 @@ function crossCheck(config: Config): string[] {
         problems.push(`models.${i}.shadow.model: no model with id "${model.shadow.model}"`);
       }
     }
+    const degradeTo = model.scheduling.degradeTo;
+    if (degradeTo !== undefined) {
+      if (degradeTo === model.id)
+        problems.push(`models.${i}.scheduling.degradeTo: a model cannot degrade to itself`);
+      else if (!modelIds.has(degradeTo))
+        problems.push(`models.${i}.scheduling.degradeTo: no model with id "${degradeTo}"`);
+    }
+    for (const [j, name] of (model.scheduling.batching.bypassClasses ?? []).entries()) {
+      if (!(name in config.scheduling.classes))
+        problems.push(`models.${i}.scheduling.batching.bypassClasses.${j}: no SLO class "${name}"`);
+    }
     model.fallbacks.forEach((fallback, j) => {
       if (fallback === model.id)
         problems.push(`models.${i}.fallbacks.${j}: a model cannot fall back to itself`);
@@ -143,6 +154,11 @@ function crossCheck(config: Config): string[] {
         problems.push(`models.${i}.fallbacks.${j}: no model with id "${fallback}"`);
     });
   });
+  if (!(config.scheduling.defaultClass in config.scheduling.classes)) {
+    problems.push(
+      `scheduling.defaultClass: no SLO class "${config.scheduling.defaultClass}" (known: ${Object.keys(config.scheduling.classes).join(", ")})`,
+    );
+  }
   return problems;
 }
 

@@ -211,6 +211,46 @@ export const modelCacheSchema = z
   })
   .strict();
 
+/** One SLO class: latency targets at a percentile, a priority, and how long its requests may queue. */
+export const sloClassSchema = z
+  .object({
+    /** Higher is served first and shed last. */
+    priority: z.number().int().min(0).max(100),
+    /** Targets: arrival to first token, time per output token after it, arrival to last token. */
+    ttftMs: positiveInt,
+    tpotMs: positiveInt,
+    e2eMs: positiveInt,
+    /** The percentile the targets are stated at (reported with attainment; each request is judged alone). */
+    percentile: z.number().gt(0).lt(100).default(99),
+    /** A request queued longer than this in the gateway is dropped (503) before it reaches a GPU. */
+    maxQueueMs: positiveInt,
+  })
+  .strict();
+
+/** Per-model scheduling: the concurrency limit in front of the pool, its queue, degradation, micro-batching. */
+export const modelSchedulingSchema = z
+  .object({
+    /** Requests dispatched to the pool at once, per replica; the rest wait in the gateway's priority queue. */
+    maxConcurrentPerReplica: positiveInt.max(4096).default(32),
+    /** Requests waiting in the gateway's queue for this model; lower classes are shed first when full. */
+    maxQueue: positiveInt.max(1_000_000).default(1024),
+    /** A request predicted to miss its TTFT target here is served by this (faster, cheaper) model instead. */
+    degradeTo: z.string().optional(),
+    batching: z
+      .object({
+        /** Hold requests up to this long to dispatch them together; 0 turns micro-batching off. */
+        maxWaitMs: z.number().nonnegative().default(0),
+        maxBatchSize: positiveInt.default(16),
+        /** A batch is released once its prompts add up to this many tokens. */
+        maxBatchTokens: positiveInt.default(16_384),
+        /** Classes dispatched at once, never held for a batch; default: the highest-priority class. */
+        bypassClasses: z.array(z.string()).optional(),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
 export const deploymentSchema = z
   .object({
     /** Unique deployment (pool) name; a label value in metrics. */
@@ -257,6 +297,7 @@ export const modelSchema = z
       .optional(),
     routing: routingSchema.prefault({}),
     cache: modelCacheSchema.prefault({}),
+    scheduling: modelSchedulingSchema.prefault({}),
   })
   .strict();
 
@@ -324,6 +365,50 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** SLO classes, admission control and the gateway's queues (README: "Latency targets"). */
+    scheduling: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** The class of a request that names none (until API keys map tenants to classes). */
+        defaultClass: z.string().default("standard"),
+        /**
+         * Defaults from MLPerf Inference's server scenario for Llama-3.1-8B (p99 TTFT 2 s, TPOT 100 ms;
+         * interactive 500 ms, 30 ms); batch is throughput work that may wait minutes.
+         */
+        classes: z.record(z.string().regex(/^[a-z0-9_-]{1,32}$/), sloClassSchema).default({
+          interactive: {
+            priority: 30,
+            ttftMs: 500,
+            tpotMs: 30,
+            e2eMs: 30_000,
+            percentile: 99,
+            maxQueueMs: 500,
+          },
+          standard: {
+            priority: 20,
+            ttftMs: 2_000,
+            tpotMs: 100,
+            e2eMs: 120_000,
+            percentile: 99,
+            maxQueueMs: 2_000,
+          },
+          batch: {
+            priority: 10,
+            ttftMs: 60_000,
+            tpotMs: 1_000,
+            e2eMs: 1_800_000,
+            percentile: 90,
+            maxQueueMs: 60_000,
+          },
+        }),
+        /**
+         * While a pool is saturated, one tenant may hold at most this share of its queue and slots; above it
+         * the tenant's requests get 429 instead of the gateway's 503. 1 turns it off.
+         */
+        tenantMaxShare: z.number().gt(0).max(1).default(1),
+      })
+      .strict()
+      .prefault({}),
     /** The response cache and single-flight coalescing (README: "Caching"); models override mode, TTL, replay. */
     cache: z
       .object({
@@ -381,6 +466,9 @@ export type OpenAiHttpBackendConfig = z.infer<typeof openAiHttpBackendSchema>;
 export type RoutingConfig = z.infer<typeof routingSchema>;
 export type CacheConfig = z.infer<typeof configSchema>["cache"];
 export type ModelCacheConfig = z.infer<typeof modelCacheSchema>;
+export type SloClassConfig = z.infer<typeof sloClassSchema>;
+export type ModelSchedulingConfig = z.infer<typeof modelSchedulingSchema>;
+export type SchedulingConfig = z.infer<typeof configSchema>["scheduling"];
 export type StoreConfig = z.infer<typeof configSchema>["store"];
 export type PolicyName = (typeof policyNames)[number];
 export type HardwareEntry = z.infer<typeof hardwareEntrySchema>;

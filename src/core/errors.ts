@@ -14,10 +14,14 @@ export const ERROR_CATALOGUE = {
   request_too_large: { status: 413, type: "invalid_request_error" },
   unsupported_media_type: { status: 415, type: "invalid_request_error" },
   rate_limit_exceeded: { status: 429, type: "rate_limit_error" },
+  /** A tenant holds more than its share of a saturated pool. */
+  tenant_over_share: { status: 429, type: "rate_limit_error" },
   internal_error: { status: 500, type: "server_error" },
   backend_error: { status: 502, type: "server_error" },
   replica_unavailable: { status: 503, type: "server_error" },
   service_unavailable: { status: 503, type: "server_error" },
+  /** Shed by admission control or dropped from the queue: the gateway is over capacity for the request's class. */
+  overloaded: { status: 503, type: "server_error" },
   timeout: { status: 504, type: "server_error" },
 } as const satisfies Record<string, { status: number; type: string }>;
 

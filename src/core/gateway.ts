@@ -63,6 +63,9 @@ export type PrepareInput = {
   arrivalMs?: number;
   /** Other body fields that may change the answer, as canonical JSON (see GenerationRequest.variant). */
   variant?: string;
+  /** The SLO class the request runs in. */
+  sloClass?: string;
+  tenant?: string;
 } & ({ kind: "chat"; messages: readonly ChatMessage[] } | { kind: "completion"; prompt: string });
 
 /** The `done` event as the gateway reports it: the backend's, plus where it ran and what it cost. */
@@ -72,6 +75,8 @@ export interface ServedDoneEvent extends DoneEvent {
   costUsd: number;
   /** Set when the answer came from the cache stage rather than a generation of this request. */
   cache?: { kind: "exact" | "semantic" | "coalesced"; ageSeconds: number };
+  /** Set by the pipeline: how the response did against its SLO class. */
+  slo?: { class: string; ttft: boolean; tpot: boolean; e2e: boolean; met: boolean };
 }
 
 /** The first token of a generation carries `servedBy` (which model and replica answer), for headers. */
@@ -208,6 +213,8 @@ export class Gateway {
     if (input.sampling.seed !== undefined) request.seed = input.sampling.seed;
     if (input.variant !== undefined) request.variant = input.variant;
     if (requested !== undefined) request.requestedMaxTokens = requested;
+    if (input.sloClass !== undefined) request.sloClass = input.sloClass;
+    if (input.tenant !== undefined) request.tenant = input.tenant;
     return request;
   }
 
@@ -367,6 +374,15 @@ export class Gateway {
       priceOf: (replicaId) => this.#replica(replicaId, target)?.pricePerGpuHourUsd ?? 0,
       onSettled: () => this.#shadows.delete(controller),
     });
+  }
+
+  /**
+   * The request re-aimed at another model (degradation by the scheduler), or undefined when that model is
+   * unknown or the prompt does not fit it.
+   */
+  retargetTo(request: GenerationRequest, model: string): GenerationRequest | undefined {
+    const route = this.#routes.get(model);
+    return route && this.#retarget(request, route);
   }
 
   /** The request re-aimed at a fallback model, or undefined when its prompt does not fit that model. */

@@ -80,6 +80,10 @@ export interface GenerationRequest {
    * part of the cache key; absent when the client sent none.
    */
   variant?: string;
+  /** The SLO class it runs in (scheduling); absent: the configured default. */
+  sloClass?: string;
+  /** Who sent it (a tenant, API key or client address; for fair shares). Absent: anonymous. */
+  tenant?: string;
   /** Clock time the gateway received the request. */
   arrivalMs: number;
 }

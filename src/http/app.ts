@@ -1,10 +1,10 @@
 import { Hono } from "hono";
 import type { Logger } from "pino";
 import { errorBody, toGatewayError } from "../api/errors.js";
-import type { ResponseCache } from "../cache/response-cache.js";
 import type { Clock } from "../core/clock.js";
 import { GatewayError } from "../core/errors.js";
 import type { Gateway } from "../core/gateway.js";
+import type { Pipeline } from "../core/pipeline.js";
 import type { Metrics } from "../metrics/metrics.js";
 import type { AppEnv } from "./env.js";
 import { requestHeader } from "./node-io.js";
@@ -15,8 +15,8 @@ import { modelRoutes } from "./routes/models.js";
 
 export interface AppDeps {
   gateway: Gateway;
-  /** The cache stage requests pass before the gateway's routing. */
-  cache: ResponseCache;
+  /** Cache, scheduling and routing after validation. */
+  pipeline: Pipeline;
   metrics: Metrics;
   logger: Logger;
   clock: Clock;
@@ -74,7 +74,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   const routeDeps = {
     gateway,
-    cache: deps.cache,
+    pipeline: deps.pipeline,
     clock: deps.clock,
     bodyLimitBytes: deps.bodyLimitBytes,
     exposeRoutingHeaders: deps.exposeRoutingHeaders ?? true,

@@ -1,8 +1,8 @@
 import type { HttpBindings } from "@hono/node-server";
 import type { Logger } from "pino";
-import type { ResponseCache } from "../cache/response-cache.js";
 import type { Clock } from "../core/clock.js";
 import type { Gateway } from "../core/gateway.js";
+import type { Pipeline } from "../core/pipeline.js";
 
 /** Per-request values carried through Hono's typed context. */
 export interface AppEnv {
@@ -21,8 +21,8 @@ export interface AppEnv {
 /** What route modules need, handed in by createApp. */
 export interface RouteDeps {
   gateway: Gateway;
-  /** The cache stage in front of the gateway's routing. */
-  cache: ResponseCache;
+  /** Cache, scheduling and routing after validation, with SLO judgement. */
+  pipeline: Pipeline;
   clock: Clock;
   /** Largest accepted request body in bytes (413 above). */
   bodyLimitBytes: number;

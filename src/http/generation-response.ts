@@ -98,6 +98,33 @@ export function cacheHeaders(outcomes: readonly CacheOutcome[]): Record<string, 
   return headers;
 }
 
+type Verdict = NonNullable<ServedDoneEvent["slo"]>;
+
+/**
+ * The SLO verdict for the final chunk of a stream, in a `tollgate` field OpenAI clients ignore:
+ * `{"tollgate":{"slo_class":"standard","slo_met":true,"ttft_met":true,"tpot_met":true,"e2e_met":true}}`.
+ */
+export function sloField(verdicts: readonly Verdict[]): { tollgate?: Record<string, unknown> } {
+  const first = verdicts[0];
+  if (first === undefined) return {};
+  return {
+    tollgate: {
+      slo_class: first.class,
+      slo_met: verdicts.every((v) => v.met),
+      ttft_met: verdicts.every((v) => v.ttft),
+      tpot_met: verdicts.every((v) => v.tpot),
+      e2e_met: verdicts.every((v) => v.e2e),
+    },
+  };
+}
+
+/** `x-tollgate-slo-met` of a collected (non-streamed) response: every generation met every target. */
+export function sloHeaders(collected: Collected): Record<string, string> {
+  const verdicts = collected.choices.flatMap((c) => (c.done.slo === undefined ? [] : [c.done.slo]));
+  if (verdicts.length === 0) return {};
+  return { "x-tollgate-slo-met": String(verdicts.every((v) => v.met)) };
+}
+
 /**
  * Streams the generations as SSE. The first event is awaited before the 200 and the headers go out, so a
  * failure before the first token is still an ordinary HTTP error; a failure after it becomes an `error` event
@@ -124,9 +151,14 @@ export async function streamResponse(
   options.onServed(servedBy);
 
   const headers = { ...routingHeaders(servedBy, options.exposeRoutingHeaders), ...options.headers };
+  const total = options.generations.length;
   return respondWithStream(c, headers, async (out) => {
     let usage = ZERO_USAGE;
     let pending = "";
+    const verdicts: Verdict[] = [];
+    // The last finish chunk is held back so the final chunk of the stream can carry the SLO verdict.
+    let lastFinish: unknown;
+    let dones = 0;
     for (const chunk of format.opening()) pending += sseData(chunk);
     try {
       let next = first;
@@ -136,7 +168,10 @@ export async function streamResponse(
           if (item.text !== "") pending += sseData(format.delta(index, item.text));
         } else {
           usage = addUsage(usage, item.usage);
-          pending += sseData(format.finish(index, item.finishReason));
+          if (item.slo !== undefined) verdicts.push(item.slo);
+          const finish = format.finish(index, item.finishReason);
+          if (++dones === total) lastFinish = finish;
+          else pending += sseData(finish);
         }
         if (pending !== "") {
           await out.write(pending);
@@ -148,7 +183,13 @@ export async function streamResponse(
         }
         next = await events.next();
       }
-      if (includeUsage) pending += sseData(format.usage(usage));
+      const verdict = sloField(verdicts);
+      if (includeUsage) {
+        if (lastFinish !== undefined) pending += sseData(lastFinish);
+        pending += sseData({ ...(format.usage(usage) as object), ...verdict });
+      } else if (lastFinish !== undefined) {
+        pending += sseData({ ...(lastFinish as object), ...verdict });
+      }
       await out.write(pending + SSE_DONE);
     } catch (error) {
       if (abort.signal.aborted) return;

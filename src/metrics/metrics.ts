@@ -1,5 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import { createCacheMetrics, type StoreSample } from "./cache-metrics.js";
+import { createSchedulingMetrics, type QueueSample } from "./scheduling-metrics.js";
 
 /**
  * Every Prometheus metric Tollgate exports, defined once. Names follow Prometheus conventions (base units in
@@ -52,6 +53,8 @@ export interface MetricsOptions {
   processMetrics?: boolean;
   /** Called at every scrape to fill the shared store's gauges. */
   storeSample?: () => StoreSample | undefined;
+  /** Called at every scrape to fill the queue-depth gauge. */
+  queueSamples?: () => readonly QueueSample[];
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
@@ -102,6 +105,7 @@ export function createMetrics(options: MetricsOptions = {}) {
   return {
     registry,
     ...createCacheMetrics(registry, options.storeSample ?? (() => undefined)),
+    ...createSchedulingMetrics(registry, options.queueSamples ?? (() => [])),
     requests: new Counter({
       name: "tollgate_requests_total",
       help: "HTTP API requests answered, by endpoint, model and HTTP status code.",

@@ -1,12 +1,20 @@
 import { pino } from "pino";
 import type { Backend } from "../../src/backends/backend.js";
 import { type ModelCachePolicy, ResponseCache } from "../../src/cache/response-cache.js";
-import { routingSchema } from "../../src/config/schema.js";
+import {
+  type ConfigInput,
+  configSchema,
+  modelSchedulingSchema,
+  routingSchema,
+} from "../../src/config/schema.js";
 import { VirtualClock } from "../../src/core/clock.js";
 import { Gateway, type ServedModelInfo } from "../../src/core/gateway.js";
+import { Pipeline } from "../../src/core/pipeline.js";
 import { createCl100kTokenizer } from "../../src/core/tokenizer.js";
 import { createApp } from "../../src/http/app.js";
 import { createMetrics } from "../../src/metrics/metrics.js";
+import { Scheduler } from "../../src/scheduling/scheduler.js";
+import { SloClasses } from "../../src/scheduling/slo.js";
 import { MemoryStore } from "../../src/store/memory-store.js";
 import type { Store } from "../../src/store/store.js";
 
@@ -20,6 +28,11 @@ export function appHarness(options: {
     models: Record<string, ModelCachePolicy>;
     coalesce?: boolean;
     store?: (clock: VirtualClock) => Store;
+  };
+  /** Scheduling (SLO classes, admission, queues): off unless given; per-model settings by id. */
+  scheduling?: {
+    config?: ConfigInput["scheduling"];
+    models?: Record<string, Parameters<typeof modelSchedulingSchema.parse>[0]>;
   };
 }) {
   const clock = new VirtualClock();
@@ -52,11 +65,28 @@ export function appHarness(options: {
     clock,
     metrics,
     logger,
-    downstream: (request, signal) => served.generate(request, signal),
+    downstream: (request, signal) => scheduler.run(request, signal),
   });
+  const schedulingConfig = configSchema.shape.scheduling.parse(options.scheduling?.config ?? {});
+  const classes = new SloClasses(schedulingConfig.classes, schedulingConfig.defaultClass);
+  const scheduler: Scheduler = new Scheduler({
+    enabled: options.scheduling !== undefined,
+    classes,
+    tenantMaxShare: schedulingConfig.tenantMaxShare,
+    models: models.map((m) => ({
+      id: m.id,
+      replicas: backends.filter((b) => b.replica.model === m.id).length,
+      settings: modelSchedulingSchema.parse(options.scheduling?.models?.[m.id] ?? {}),
+    })),
+    clock,
+    metrics,
+    downstream: (request, signal) => served.generate(request, signal),
+    retarget: (request, model) => served.retargetTo(request, model),
+  });
+  const pipeline = new Pipeline({ cache, classes, metrics });
   const app = createApp({
     gateway,
-    cache,
+    pipeline,
     metrics,
     logger,
     clock,
@@ -100,5 +130,18 @@ export function appHarness(options: {
       body: typeof body === "string" ? body : JSON.stringify(body),
     });
 
-  return { clock, app, gateway: served, cache, store, metrics, backends, request, post, text };
+  return {
+    clock,
+    app,
+    gateway: served,
+    cache,
+    scheduler,
+    pipeline,
+    store,
+    metrics,
+    backends,
+    request,
+    post,
+    text,
+  };
 }

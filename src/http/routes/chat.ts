@@ -10,18 +10,20 @@ import { chatChunk, chatCompletion, type ResponseMeta, usageChunk } from "../../
 import { parseCacheControl } from "../../cache/cache-control.js";
 import { readJson } from "../body.js";
 import type { AppEnv, RouteDeps } from "../env.js";
-import { cacheHeaders, collect, servedHeaders, streamResponse } from "../generation-response.js";
+import { cacheHeaders, collect, servedHeaders, sloHeaders, streamResponse } from "../generation-response.js";
 import { clientAbort, requestHeader } from "../node-io.js";
 
 export function chatRoutes(
   app: Hono<AppEnv>,
-  { gateway, cache, clock, bodyLimitBytes, exposeRoutingHeaders }: RouteDeps,
+  { gateway, pipeline, clock, bodyLimitBytes, exposeRoutingHeaders }: RouteDeps,
 ): void {
   app.post("/v1/chat/completions", async (c) => {
     c.set("endpoint", "chat_completions");
     const body = validateBody(chatCompletionRequestSchema, await readJson(c, bodyLimitBytes));
     const sampling = samplingParams(body, body.max_completion_tokens);
     const requestId = c.get("requestId");
+    const slo = pipeline.sloClass(requestHeader(c, "x-tollgate-slo-class"));
+    c.header("x-tollgate-slo-class", slo.name);
     const request = gateway.prepare({
       kind: "chat",
       requestId,
@@ -29,6 +31,7 @@ export function chatRoutes(
       messages: chatMessages(body),
       sampling,
       variant: answerVariant(body),
+      sloClass: slo.name,
     });
     c.set("model", request.model);
     const abort = clientAbort(c);
@@ -37,7 +40,7 @@ export function chatRoutes(
       created: Math.floor(clock.epochMs() / 1000),
       model: request.model,
     };
-    const opened = await cache.open(request, {
+    const opened = await pipeline.open(request, {
       signal: abort.signal,
       directives: parseCacheControl(requestHeader(c, "cache-control"), requestHeader(c, "pragma")),
     });
@@ -69,6 +72,7 @@ export function chatRoutes(
     return c.json(chatCompletion(meta, choice.text, choice.finishReason, collected.usage), 200, {
       ...servedHeaders(collected, exposeRoutingHeaders),
       ...headers,
+      ...sloHeaders(collected),
     });
   });
 }

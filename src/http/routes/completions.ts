@@ -5,12 +5,12 @@ import { parseCacheControl } from "../../cache/cache-control.js";
 import { GatewayError } from "../../core/errors.js";
 import { readJson } from "../body.js";
 import type { AppEnv, RouteDeps } from "../env.js";
-import { cacheHeaders, collect, servedHeaders, streamResponse } from "../generation-response.js";
+import { cacheHeaders, collect, servedHeaders, sloHeaders, streamResponse } from "../generation-response.js";
 import { clientAbort, requestHeader } from "../node-io.js";
 
 export function completionRoutes(
   app: Hono<AppEnv>,
-  { gateway, cache, clock, bodyLimitBytes, exposeRoutingHeaders }: RouteDeps,
+  { gateway, pipeline, clock, bodyLimitBytes, exposeRoutingHeaders }: RouteDeps,
 ): void {
   app.post("/v1/completions", async (c) => {
     c.set("endpoint", "completions");
@@ -21,6 +21,8 @@ export function completionRoutes(
       throw new GatewayError("unsupported_parameter", "suffix is not supported.", { param: "suffix" });
     const sampling = samplingParams(body);
     const requestId = c.get("requestId");
+    const slo = pipeline.sloClass(requestHeader(c, "x-tollgate-slo-class"));
+    c.header("x-tollgate-slo-class", slo.name);
     const prompts = typeof body.prompt === "string" ? [body.prompt] : body.prompt;
     // Validate every prompt before starting any generation, so a bad one costs no GPU time.
     const variant = answerVariant(body);
@@ -32,6 +34,7 @@ export function completionRoutes(
         prompt,
         sampling,
         variant,
+        sloClass: slo.name,
       }),
     );
     const model = requests[0]!.model;
@@ -44,7 +47,7 @@ export function completionRoutes(
     };
     const directives = parseCacheControl(requestHeader(c, "cache-control"), requestHeader(c, "pragma"));
     const opened = await Promise.all(
-      requests.map((r) => cache.open(r, { signal: abort.signal, directives })),
+      requests.map((r) => pipeline.open(r, { signal: abort.signal, directives })),
     );
     const generations = opened.map((o) => o.events);
     const headers = cacheHeaders(opened);
@@ -75,6 +78,7 @@ export function completionRoutes(
       return c.json(textCompletion(meta, collected.choices, collected.usage), 200, {
         ...servedHeaders(collected, exposeRoutingHeaders),
         ...headers,
+        ...sloHeaders(collected),
       });
     } catch (error) {
       abort.abort(error);

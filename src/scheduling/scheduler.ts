@@ -1,0 +1,152 @@
+import type { ModelSchedulingConfig } from "../config/schema.js";
+import type { Clock } from "../core/clock.js";
+import type { GatewayEvent } from "../core/gateway.js";
+import type { GenerationRequest } from "../core/types.js";
+import type { Metrics } from "../metrics/metrics.js";
+import type { QueueSample } from "../metrics/scheduling-metrics.js";
+import { PoolScheduler, PredictedMiss, type SchedulerObserver, type Ticket } from "./pool-scheduler.js";
+import type { SloClass, SloClasses } from "./slo.js";
+
+export interface SchedulerOptions {
+  enabled: boolean;
+  classes: SloClasses;
+  tenantMaxShare: number;
+  /** Per model: its scheduling settings and its replica count. */
+  models: ReadonlyArray<{ id: string; replicas: number; settings: ModelSchedulingConfig }>;
+  clock: Clock;
+  metrics: Metrics;
+  /** The next stage (routing). */
+  downstream: (request: GenerationRequest, signal: AbortSignal) => AsyncIterable<GatewayEvent>;
+  /** Re-aims a request at another model (degradation); undefined when it does not fit there. */
+  retarget: (request: GenerationRequest, model: string) => GenerationRequest | undefined;
+}
+
+/**
+ * The scheduling stage: one PoolScheduler (admission, priority/EDF queue, micro-batching) per model. A request
+ * predicted to miss its class's TTFT target on its model is degraded to the model's `degradeTo` when that
+ * pool would admit it, and shed otherwise (503 with Retry-After). Lower classes are shed first because a
+ * request's predicted wait counts only the requests of its priority or higher ahead of it.
+ */
+export class Scheduler {
+  readonly #options: SchedulerOptions;
+  readonly #pools = new Map<string, PoolScheduler>();
+  readonly #degradeTo = new Map<string, string>();
+
+  constructor(options: SchedulerOptions) {
+    this.#options = options;
+    const { metrics, classes } = options;
+    const highest = classes.ordered[0]?.name;
+    for (const model of options.models) {
+      const { settings } = model;
+      const observer: SchedulerObserver = {
+        dispatched: (slo, waitedMs) => {
+          metrics.queueTime.observe({ model: model.id, class: slo.name }, waitedMs / 1000);
+        },
+        shed: (slo, reason) =>
+          metrics.admission.inc({ model: model.id, class: slo.name, decision: "shed", reason }),
+        batch: (size) => metrics.batchSize.observe({ model: model.id }, size),
+      };
+      this.#pools.set(
+        model.id,
+        new PoolScheduler({
+          model: model.id,
+          maxConcurrent: settings.maxConcurrentPerReplica * Math.max(1, model.replicas),
+          maxQueue: settings.maxQueue,
+          tenantMaxShare: options.tenantMaxShare,
+          batching: {
+            maxWaitMs: settings.batching.maxWaitMs,
+            maxBatchSize: settings.batching.maxBatchSize,
+            maxBatchTokens: settings.batching.maxBatchTokens,
+            bypass: new Set(settings.batching.bypassClasses ?? (highest === undefined ? [] : [highest])),
+          },
+          clock: options.clock,
+          observer,
+        }),
+      );
+      if (settings.degradeTo !== undefined) this.#degradeTo.set(model.id, settings.degradeTo);
+    }
+  }
+
+  /** The pool scheduler of a model (tests and the simulator read its state). */
+  pool(model: string): PoolScheduler | undefined {
+    return this.#pools.get(model);
+  }
+
+  queueSamples(): QueueSample[] {
+    const samples: QueueSample[] = [];
+    for (const pool of this.#pools.values()) {
+      const byPriority = pool.queuedByPriority();
+      for (const slo of this.#options.classes.ordered) {
+        samples.push({ model: pool.model, class: slo.name, depth: byPriority.get(slo.priority) ?? 0 });
+      }
+    }
+    return samples;
+  }
+
+  /**
+   * Waits for admission, then yields the downstream generation's events, releasing the slot when it ends.
+   * Admission failures are thrown before any event, so they reach the client as ordinary HTTP errors.
+   */
+  async *run(request: GenerationRequest, signal: AbortSignal): AsyncGenerator<GatewayEvent> {
+    const { downstream, classes, clock } = this.#options;
+    const slo = classes.get(request.sloClass ?? "") ?? classes.defaultClass;
+    const pool = this.#pools.get(request.model);
+    if (!this.#options.enabled || pool === undefined) {
+      yield* downstream(request, signal);
+      return;
+    }
+    const { ticket, served } = await this.#admit(pool, request, slo, signal);
+    let firstTokenMs: number | undefined;
+    try {
+      for await (const event of downstream(served, signal)) {
+        if (event.type === "token") firstTokenMs ??= clock.now();
+        yield event;
+      }
+    } finally {
+      ticket.release(firstTokenMs);
+    }
+  }
+
+  async #admit(
+    pool: PoolScheduler,
+    request: GenerationRequest,
+    slo: SloClass,
+    signal: AbortSignal,
+  ): Promise<{ ticket: Ticket; served: GenerationRequest }> {
+    const { metrics } = this.#options;
+    const admission = {
+      slo,
+      arrivalMs: request.arrivalMs,
+      promptTokens: request.promptTokens.length,
+      tenant: request.tenant ?? "anonymous",
+      signal,
+    };
+    try {
+      const ticket = await pool.acquire(admission);
+      metrics.admission.inc({ model: pool.model, class: slo.name, decision: "admitted", reason: "ok" });
+      return { ticket, served: request };
+    } catch (error) {
+      if (!(error instanceof PredictedMiss)) throw error;
+      const target = this.#degradeTo.get(pool.model);
+      const degraded = target === undefined ? undefined : this.#options.retarget(request, target);
+      const other = target === undefined ? undefined : this.#pools.get(target);
+      if (degraded === undefined || other === undefined || !other.wouldAdmit(slo)) {
+        metrics.admission.inc({
+          model: pool.model,
+          class: slo.name,
+          decision: "shed",
+          reason: "predicted_miss",
+        });
+        throw error;
+      }
+      const ticket = await other.acquire(admission);
+      metrics.admission.inc({
+        model: pool.model,
+        class: slo.name,
+        decision: "degraded",
+        reason: "predicted_miss",
+      });
+      return { ticket, served: degraded };
+    }
+  }
+}
