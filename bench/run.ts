@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { writeResult } from "./lib/report.js";
+import { cache } from "./scenarios/cache.js";
 import { memory } from "./scenarios/memory.js";
 import { overhead } from "./scenarios/overhead.js";
 import { overload } from "./scenarios/overload.js";
@@ -18,6 +19,7 @@ const SCENARIOS: readonly Scenario[] = [
   policies,
   memory,
   semanticEval,
+  cache,
 ];
 
 async function main(argv: string[]): Promise<number> {
