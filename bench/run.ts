@@ -6,6 +6,7 @@ import { overhead } from "./scenarios/overhead.js";
 import { overload } from "./scenarios/overload.js";
 import { policies } from "./scenarios/policies.js";
 import { semanticEval } from "./scenarios/semantic-eval.js";
+import { sloOverload } from "./scenarios/slo-overload.js";
 import { steadyChat } from "./scenarios/steady-chat.js";
 import { streamingChat } from "./scenarios/streaming-chat.js";
 import type { Scenario } from "./scenarios/types.js";
@@ -20,6 +21,7 @@ const SCENARIOS: readonly Scenario[] = [
   memory,
   semanticEval,
   cache,
+  sloOverload,
 ];
 
 async function main(argv: string[]): Promise<number> {

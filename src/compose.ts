@@ -111,7 +111,9 @@ export function compose(options: ComposeOptions): Composed {
     tenantMaxShare: config.scheduling.tenantMaxShare,
     models: config.models.map((m) => ({
       id: m.id,
-      replicas: config.deployments.filter((d) => d.model === m.id).reduce((n, d) => n + d.replicas, 0),
+      replicaLimits: backends
+        .filter((b) => b.replica.model === m.id)
+        .map((b) => b.replica.maxRunningSequences),
       settings: m.scheduling,
     })),
     clock,

@@ -21,6 +21,11 @@ export interface ReplicaInfo {
    * cache too small for the full context). The gateway serves the model with the smallest such window.
    */
   maxContextTokens?: number;
+  /**
+   * Sequences the replica runs at once (a simulated engine's maxNumSeqs); more than this wait in its own FIFO
+   * queue, where the gateway's priorities no longer apply. Unknown for HTTP upstreams.
+   */
+  maxRunningSequences?: number;
 }
 
 /** A point-in-time view of a replica's load, for readiness, routing and gauges. */

@@ -230,8 +230,11 @@ export const sloClassSchema = z
 /** Per-model scheduling: the concurrency limit in front of the pool, its queue, degradation, micro-batching. */
 export const modelSchedulingSchema = z
   .object({
-    /** Requests dispatched to the pool at once, per replica; the rest wait in the gateway's priority queue. */
-    maxConcurrentPerReplica: positiveInt.max(4096).default(32),
+    /**
+     * Requests dispatched to the pool at once, per replica; the rest wait in the gateway's priority queue.
+     * Default: the replica's own batch limit (a simulated engine's maxNumSeqs), else 32 (HTTP upstreams).
+     */
+    maxConcurrentPerReplica: positiveInt.max(4096).optional(),
     /** Requests waiting in the gateway's queue for this model; lower classes are shed first when full. */
     maxQueue: positiveInt.max(1_000_000).default(1024),
     /** A request predicted to miss its TTFT target here is served by this (faster, cheaper) model instead. */

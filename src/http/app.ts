@@ -110,7 +110,11 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.onError((error, c) => {
     const gatewayError = toGatewayError(error, c.get("requestId"));
     const log = c.get("logger") ?? logger;
-    if (gatewayError.status >= 500)
+    // Shedding is the scheduler doing its job under overload (counted in tollgate_admission_total): a log
+    // line per shed request would cost the most exactly when the gateway has the least to spare.
+    if (gatewayError.code === "overloaded" || gatewayError.code === "tenant_over_share")
+      log.debug({ requestId: c.get("requestId"), code: gatewayError.code }, gatewayError.message);
+    else if (gatewayError.status >= 500)
       log.error({ err: error, requestId: c.get("requestId") }, gatewayError.message);
     else log.info({ requestId: c.get("requestId"), code: gatewayError.code }, gatewayError.message);
     if (gatewayError.retryAfterSeconds !== undefined)

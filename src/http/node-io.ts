@@ -96,7 +96,13 @@ export async function respondWithStream(
       });
     });
   }
-  outgoing.writeHead(200, { ...SSE_HEADERS, ...headers, "x-request-id": c.get("requestId") });
+  // Headers set earlier with c.header() (x-request-id, x-tollgate-slo-class, ...) go out too.
+  const set: Record<string, string> = {};
+  c.res.headers.forEach((value, name) => {
+    set[name] = value;
+  });
+  delete set["content-type"];
+  outgoing.writeHead(200, { ...set, ...SSE_HEADERS, ...headers });
   await produce(nodeSink(outgoing));
   if (!outgoing.destroyed) outgoing.end();
   return RESPONSE_ALREADY_SENT;

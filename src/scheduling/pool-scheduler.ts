@@ -1,57 +1,27 @@
-import type { Clock, TimerHandle } from "../core/clock.js";
+import type { TimerHandle } from "../core/clock.js";
 import { GatewayError } from "../core/errors.js";
-import { Ewma } from "../routing/ewma.js";
 import { AdmissionQueue, type QueuedItem } from "./admission-queue.js";
+import { ServiceModel } from "./service-model.js";
+import {
+  type AdmissionRequest,
+  type PoolSchedulerOptions,
+  PredictedMiss,
+  type ShedReason,
+  type Ticket,
+} from "./types.js";
+
+export type {
+  AdmissionRequest,
+  BatchingSettings,
+  PoolSchedulerOptions,
+  SchedulerObserver,
+  ShedReason,
+  Ticket,
+} from "./types.js";
+export { PredictedMiss } from "./types.js";
+
 import type { SloClass } from "./slo.js";
-
-export interface BatchingSettings {
-  /** 0: no micro-batching. */
-  maxWaitMs: number;
-  maxBatchSize: number;
-  maxBatchTokens: number;
-  /** Classes never held for a batch. */
-  bypass: ReadonlySet<string>;
-}
-
-export interface PoolSchedulerOptions {
-  model: string;
-  /** Requests in service at once (the concurrency limit in front of the replicas). */
-  maxConcurrent: number;
-  maxQueue: number;
-  /** While saturated, a tenant holding more than this share of the pool's slots plus queue places gets 429 (1: off). */
-  tenantMaxShare: number;
-  batching: BatchingSettings;
-  clock: Clock;
-  /** Called for every decision and batch, for metrics. */
-  observer?: SchedulerObserver;
-  /** Half-life of the service-time averages behind the wait prediction. */
-  halfLifeMs?: number;
-}
-
-export interface SchedulerObserver {
-  /** A request left the queue for a replica (queued for `waitedMs`, 0 when it never queued). */
-  dispatched(slo: SloClass, waitedMs: number): void;
-  /** A request was refused at admission or dropped from the queue. */
-  shed(slo: SloClass, reason: ShedReason): void;
-  /** Requests released together (micro-batching or a freed burst of slots). */
-  batch(size: number): void;
-}
-
-export type ShedReason = "predicted_miss" | "queue_full" | "preempted" | "deadline" | "tenant_share";
-
-export interface AdmissionRequest {
-  slo: SloClass;
-  arrivalMs: number;
-  promptTokens: number;
-  tenant: string;
-  signal: AbortSignal;
-}
-
-/** A slot in the pool: release it when the generation ends, with when its first token came (if it did). */
-export interface Ticket {
-  readonly dispatchedMs: number;
-  release(firstTokenMs: number | undefined): void;
-}
+import { TenantCounts } from "./tenant-counts.js";
 
 interface Waiter {
   request: AdmissionRequest;
@@ -59,20 +29,6 @@ interface Waiter {
   reject(error: unknown): void;
   timer: TimerHandle | undefined;
   onAbort: () => void;
-}
-
-/** Refused at admission because the request would miss its target here: a candidate for degradation. */
-export class PredictedMiss extends GatewayError {
-  constructor(
-    readonly model: string,
-    retryAfterSeconds: number,
-  ) {
-    super("overloaded", `Model '${model}' is over capacity for this request's latency target; retry later.`, {
-      retryAfterSeconds,
-      // Another replica of the same pool would not do better; the scheduler degrades or sheds instead.
-      retryable: false,
-    });
-  }
 }
 
 /**
@@ -89,9 +45,8 @@ export class PoolScheduler {
   readonly model: string;
   readonly #options: PoolSchedulerOptions;
   readonly #queue = new AdmissionQueue<Waiter>();
-  readonly #serviceMs: Ewma;
-  readonly #firstTokenMs: Ewma;
-  readonly #tenants = new Map<string, number>();
+  readonly #service: ServiceModel;
+  readonly #tenants = new TenantCounts();
   #inFlight = 0;
   #queuedTokens = 0;
   #batchTimer: TimerHandle | undefined;
@@ -104,9 +59,7 @@ export class PoolScheduler {
     }
     this.model = options.model;
     this.#options = options;
-    const halfLifeMs = options.halfLifeMs ?? 5_000;
-    this.#serviceMs = new Ewma({ halfLifeMs });
-    this.#firstTokenMs = new Ewma({ halfLifeMs });
+    this.#service = new ServiceModel(options.halfLifeMs);
   }
 
   get inFlight(): number {
@@ -126,13 +79,12 @@ export class PoolScheduler {
   predictWaitMs(priority: number): number {
     const ahead = this.#queue.aheadOf(priority);
     if (ahead === 0 && this.#inFlight < this.#options.maxConcurrent) return 0;
-    const serviceMs = this.#serviceMs.value() ?? 0;
-    return ((ahead + 1) * serviceMs) / this.#options.maxConcurrent;
+    return ((ahead + 1) * this.#service.serviceMs(this.#options.clock.now())) / this.#options.maxConcurrent;
   }
 
   /** Predicted time to first token for a new request of this priority: queue wait plus TTFT in service. */
   predictTtftMs(priority: number): number {
-    return this.predictWaitMs(priority) + (this.#firstTokenMs.value() ?? 0);
+    return this.predictWaitMs(priority) + this.#service.firstTokenMs();
   }
 
   /** True when a request of this class would be admitted now (used to pick a degradation target). */
@@ -168,7 +120,7 @@ export class PoolScheduler {
         "tenant_over_share",
         "Too many requests in flight for this tenant; retry later.",
         {
-          retryAfterSeconds: this.#retryAfter(this.#serviceMs.value() ?? 1000),
+          retryAfterSeconds: this.#retryAfter(this.#service.serviceMs(clock.now()) || 1000),
         },
       );
     }
@@ -189,8 +141,11 @@ export class PoolScheduler {
       const waiter: Waiter = { request, resolve, reject, timer: undefined, onAbort: () => {} };
       const item = this.#queue.push(waiter, slo.priority, request.arrivalMs + slo.ttftMs, clock.now());
       this.#queuedTokens += request.promptTokens;
-      this.#tenants.set(request.tenant, (this.#tenants.get(request.tenant) ?? 0) + 1);
-      const dueMs = request.arrivalMs + slo.maxQueueMs - clock.now();
+      this.#tenants.enter(request.tenant);
+      // Dropped at its max queue time, or earlier when even a slot then could not give a first token in time.
+      const expectedFirstTokenMs = this.#service.firstTokenMs();
+      const dueMs =
+        request.arrivalMs + Math.min(slo.maxQueueMs, slo.ttftMs - expectedFirstTokenMs) - clock.now();
       waiter.timer = clock.setTimer(Math.max(0, dueMs), () =>
         this.#drop(
           item,
@@ -211,7 +166,7 @@ export class PoolScheduler {
   /** Why a request of this class would be refused now (ms it would be late), or undefined if it fits. */
   #miss(slo: SloClass): number | undefined {
     const wait = this.predictWaitMs(slo.priority);
-    const late = Math.max(wait - slo.maxQueueMs, wait + (this.#firstTokenMs.value() ?? 0) - slo.ttftMs);
+    const late = Math.max(wait - slo.maxQueueMs, wait + this.#service.firstTokenMs() - slo.ttftMs);
     return late > 0 ? late : undefined;
   }
 
@@ -219,7 +174,7 @@ export class PoolScheduler {
   #overShare(tenant: string): boolean {
     const share = this.#options.tenantMaxShare;
     if (share >= 1) return false;
-    const mine = (this.#tenants.get(tenant) ?? 0) + 1;
+    const mine = this.#tenants.of(tenant) + 1;
     return mine > share * (this.#options.maxConcurrent + this.#options.maxQueue);
   }
 
@@ -246,13 +201,13 @@ export class PoolScheduler {
           break;
         }
         // Release a whole batch at once: the engine admits it in one step.
-        const size = Math.min(free(), batching.maxBatchSize, this.#queue.size);
-        for (let i = 0; i < size; i++) this.#dispatchQueued(this.#queue.peek()!);
-        released += size;
+        const size = Math.min(free(), batching.maxBatchSize);
+        let sent = 0;
+        while (sent < size && this.#queue.size > 0) if (this.#dispatchQueued(this.#queue.peek()!)) sent++;
+        released += sent;
         continue;
       }
-      this.#dispatchQueued(head);
-      released++;
+      if (this.#dispatchQueued(head)) released++;
     }
     if (released > 0) this.#options.observer?.batch(released);
   }
@@ -266,18 +221,34 @@ export class PoolScheduler {
     });
   }
 
-  #dispatchQueued(item: QueuedItem<Waiter>): void {
+  /**
+   * Sends a queued request to a slot, unless it can no longer get its first token in time (its wait plus the
+   * measured time to first token passes its TTFT deadline): then it is dropped before it reaches a GPU.
+   */
+  #dispatchQueued(item: QueuedItem<Waiter>): boolean {
     const waiter = item.value;
+    const { slo, arrivalMs } = waiter.request;
+    const now = this.#options.clock.now();
+    if (now + this.#service.firstTokenMs() > arrivalMs + slo.ttftMs) {
+      this.#reject(
+        item,
+        "deadline",
+        `Could not start in time for the '${slo.name}' class's ${slo.ttftMs} ms TTFT target`,
+      );
+      return false;
+    }
     this.#unqueue(item);
-    waiter.resolve(this.#dispatch(waiter.request, this.#options.clock.now() - item.enqueuedMs));
+    waiter.resolve(this.#dispatch(waiter.request, now - item.enqueuedMs));
+    return true;
   }
 
   #dispatch(request: AdmissionRequest, waitedMs: number): Ticket {
     const { clock } = this.#options;
     this.#inFlight++;
-    this.#tenants.set(request.tenant, (this.#tenants.get(request.tenant) ?? 0) + 1);
+    this.#tenants.enter(request.tenant);
     this.#options.observer?.dispatched(request.slo, waitedMs);
     const dispatchedMs = clock.now();
+    const finished = this.#service.start(dispatchedMs);
     let released = false;
     return {
       dispatchedMs,
@@ -285,12 +256,8 @@ export class PoolScheduler {
         if (released) return;
         released = true;
         this.#inFlight--;
-        this.#leave(request.tenant);
-        const now = clock.now();
-        if (firstTokenMs !== undefined) {
-          this.#serviceMs.observe(now - dispatchedMs, now);
-          this.#firstTokenMs.observe(firstTokenMs - dispatchedMs, now);
-        }
+        this.#tenants.leave(request.tenant);
+        finished(clock.now(), firstTokenMs);
         this.#pump();
       },
     };
@@ -302,24 +269,23 @@ export class PoolScheduler {
     const waiter = item.value;
     this.#queue.remove(item);
     this.#queuedTokens -= waiter.request.promptTokens;
-    this.#leave(waiter.request.tenant);
+    this.#tenants.leave(waiter.request.tenant);
     if (waiter.timer !== undefined) this.#options.clock.clearTimer(waiter.timer);
     waiter.request.signal.removeEventListener("abort", waiter.onAbort);
   }
 
   #drop(item: QueuedItem<Waiter>, reason: ShedReason, message: string): void {
     if (item.removed) return;
+    this.#reject(item, reason, message);
+    this.#pump();
+  }
+
+  /** Takes a waiter out of the queue and fails it with a 503 (no pump: callers inside the pump use it). */
+  #reject(item: QueuedItem<Waiter>, reason: ShedReason, message: string): void {
     this.#unqueue(item);
     const { slo } = item.value.request;
     this.#options.observer?.shed(slo, reason);
     item.value.reject(this.#overloaded(message, this.predictWaitMs(slo.priority)));
-    this.#pump();
-  }
-
-  #leave(tenant: string): void {
-    const left = (this.#tenants.get(tenant) ?? 1) - 1;
-    if (left === 0) this.#tenants.delete(tenant);
-    else this.#tenants.set(tenant, left);
   }
 
   #overloaded(message: string, waitMs: number): GatewayError {

@@ -7,12 +7,22 @@ import type { QueueSample } from "../metrics/scheduling-metrics.js";
 import { PoolScheduler, PredictedMiss, type SchedulerObserver, type Ticket } from "./pool-scheduler.js";
 import type { SloClass, SloClasses } from "./slo.js";
 
+/** Concurrency per replica when neither the config nor the replica says (HTTP upstreams). */
+export const DEFAULT_PER_REPLICA = 32;
+
 export interface SchedulerOptions {
   enabled: boolean;
   classes: SloClasses;
   tenantMaxShare: number;
-  /** Per model: its scheduling settings and its replica count. */
-  models: ReadonlyArray<{ id: string; replicas: number; settings: ModelSchedulingConfig }>;
+  /**
+   * Per model: its scheduling settings and, per replica, how many sequences it runs at once (undefined when
+   * unknown: an HTTP upstream).
+   */
+  models: ReadonlyArray<{
+    id: string;
+    replicaLimits: ReadonlyArray<number | undefined>;
+    settings: ModelSchedulingConfig;
+  }>;
   clock: Clock;
   metrics: Metrics;
   /** The next stage (routing). */
@@ -50,7 +60,13 @@ export class Scheduler {
         model.id,
         new PoolScheduler({
           model: model.id,
-          maxConcurrent: settings.maxConcurrentPerReplica * Math.max(1, model.replicas),
+          maxConcurrent: Math.max(
+            1,
+            model.replicaLimits.reduce<number>(
+              (sum, limit) => sum + (settings.maxConcurrentPerReplica ?? limit ?? DEFAULT_PER_REPLICA),
+              0,
+            ),
+          ),
           maxQueue: settings.maxQueue,
           tenantMaxShare: options.tenantMaxShare,
           batching: {

@@ -103,6 +103,10 @@ describe("response cache with the openai SDK", () => {
       .create({ ...params, stream: true, stream_options: { include_usage: true } })
       .withResponse();
     expect(streamed.response.headers.get("x-cache")).toBe("HIT");
+    // Headers set by middleware and routes survive the raw-socket stream path of the real server.
+    expect(streamed.response.headers.get("x-request-id")).toMatch(/^req_/);
+    expect(streamed.response.headers.get("x-tollgate-slo-class")).toBe("standard");
+    expect(streamed.response.headers.get("content-type")).toContain("text/event-stream");
     let text = "";
     let usage: OpenAI.CompletionUsage | null | undefined;
     for await (const chunk of streamed.data) {

@@ -75,7 +75,9 @@ export function appHarness(options: {
     tenantMaxShare: schedulingConfig.tenantMaxShare,
     models: models.map((m) => ({
       id: m.id,
-      replicas: backends.filter((b) => b.replica.model === m.id).length,
+      replicaLimits: backends
+        .filter((b) => b.replica.model === m.id)
+        .map((b) => b.replica.maxRunningSequences),
       settings: modelSchedulingSchema.parse(options.scheduling?.models?.[m.id] ?? {}),
     })),
     clock,

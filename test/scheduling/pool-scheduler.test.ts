@@ -194,6 +194,51 @@ describe("PoolScheduler", () => {
     expect(s.order).toEqual(["busy"]);
   });
 
+  it("drops a queued request as soon as a first token in time is out of reach, not only at its max queue time", async () => {
+    const patient: SloClass = { ...HIGH, maxQueueMs: 10_000 };
+    const s = scheduler();
+    // Warm: 1 s of service, 100 ms to first token.
+    await serve(s.clock, await s.acquire(MID, "warm"), 1_000);
+    const busy = await s.acquire(MID, "busy");
+    const start = s.clock.now();
+    const waiting = s.acquire(LOW, "low");
+    void waiting;
+    const late = s.acquire({ ...patient, ttftMs: 2_000 }, "late");
+    // The drop timer is at TTFT target - expected first token = 1.9 s, well before the 10 s max queue time.
+    await s.clock.advance(1_899);
+    expect(s.pool.queued).toBe(2);
+    await s.clock.advance(1);
+    expect(await late).toBeInstanceOf(GatewayError);
+    expect(s.clock.now() - start).toBe(1_900);
+    expect(s.shed).toEqual([["interactive", "deadline"]]);
+    await serve(s.clock, busy, 10);
+  });
+
+  it("does not dispatch a queued request whose first token could no longer come in time", async () => {
+    const patient: SloClass = { ...HIGH, maxQueueMs: 10_000 };
+    const s = scheduler();
+    // Cold pool: no time-to-first-token estimate yet, so the drop timer is at the full 500 ms target.
+    const busy = await s.acquire(MID, "busy");
+    const late = s.acquire(patient, "late");
+    await s.clock.advance(100);
+    const first = s.clock.now();
+    await s.clock.advance(350);
+    // The slot frees at 450 ms having taken 100 ms to its first token: 450 + 100 > 500.
+    (busy as Ticket).release(first);
+    expect(await late).toBeInstanceOf(GatewayError);
+    expect(s.order).toEqual(["busy"]);
+    expect(s.shed).toEqual([["interactive", "deadline"]]);
+  });
+
+  it("bounds the service time by the oldest request in service before any has finished", async () => {
+    const s = scheduler();
+    await s.acquire(MID, "cold");
+    expect(s.pool.predictWaitMs(HIGH.priority)).toBe(0);
+    await s.clock.advance(3_000);
+    expect(s.pool.predictWaitMs(HIGH.priority)).toBe(3_000);
+    expect(await s.acquire(HIGH, "refused")).toBeInstanceOf(PredictedMiss);
+  });
+
   it("removes a request from the queue the moment its client disconnects", async () => {
     const s = scheduler();
     const busy = await s.acquire(MID, "busy");

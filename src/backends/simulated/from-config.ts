@@ -37,6 +37,7 @@ export function createSimulatedReplicas(
       gpu: hardware.name,
       gpuCount: backend.tensorParallel,
       pricePerGpuHourUsd: price,
+      maxRunningSequences: engine.maxNumSeqs,
     };
     const simulated = createSimulatedBackend({
       replica,

@@ -1,0 +1,68 @@
+import type { Clock } from "../core/clock.js";
+import { GatewayError } from "../core/errors.js";
+import type { SloClass } from "./slo.js";
+
+/** Types of the per-pool scheduler's interface. */
+
+export interface BatchingSettings {
+  /** 0: no micro-batching. */
+  maxWaitMs: number;
+  maxBatchSize: number;
+  maxBatchTokens: number;
+  /** Classes never held for a batch. */
+  bypass: ReadonlySet<string>;
+}
+
+export interface PoolSchedulerOptions {
+  model: string;
+  /** Requests in service at once (the concurrency limit in front of the replicas). */
+  maxConcurrent: number;
+  maxQueue: number;
+  /** While saturated, a tenant holding more than this share of the pool's slots plus queue places gets 429 (1: off). */
+  tenantMaxShare: number;
+  batching: BatchingSettings;
+  clock: Clock;
+  /** Called for every decision and batch, for metrics. */
+  observer?: SchedulerObserver;
+  /** Half-life of the service-time averages behind the wait prediction. */
+  halfLifeMs?: number;
+}
+
+export interface SchedulerObserver {
+  /** A request left the queue for a replica (queued for `waitedMs`, 0 when it never queued). */
+  dispatched(slo: SloClass, waitedMs: number): void;
+  /** A request was refused at admission or dropped from the queue. */
+  shed(slo: SloClass, reason: ShedReason): void;
+  /** Requests released together (micro-batching or a freed burst of slots). */
+  batch(size: number): void;
+}
+
+export type ShedReason = "predicted_miss" | "queue_full" | "preempted" | "deadline" | "tenant_share";
+
+export interface AdmissionRequest {
+  slo: SloClass;
+  arrivalMs: number;
+  promptTokens: number;
+  tenant: string;
+  signal: AbortSignal;
+}
+
+/** A slot in the pool: release it when the generation ends, with when its first token came (if it did). */
+export interface Ticket {
+  readonly dispatchedMs: number;
+  release(firstTokenMs: number | undefined): void;
+}
+
+/** Refused at admission because the request would miss its target here: a candidate for degradation. */
+export class PredictedMiss extends GatewayError {
+  constructor(
+    readonly model: string,
+    retryAfterSeconds: number,
+  ) {
+    super("overloaded", `Model '${model}' is over capacity for this request's latency target; retry later.`, {
+      retryAfterSeconds,
+      // Another replica of the same pool would not do better; the scheduler degrades or sheds instead.
+      retryable: false,
+    });
+  }
+}
