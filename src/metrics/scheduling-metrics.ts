@@ -47,6 +47,13 @@ export function createSchedulingMetrics(registry: Registry, queues: () => readon
       buckets: BATCH_SIZE_BUCKETS,
       registers: [registry],
     }),
+    batchWait: new Histogram({
+      name: "tollgate_batch_wait_seconds",
+      help: "Time a request was held for a micro-batch before release (only requests that were held).",
+      labelNames: ["model"] as const,
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1],
+      registers: [registry],
+    }),
     slo: new Counter({
       name: "tollgate_slo_requests_total",
       help: "Responses judged against their class's targets, per target (ttft, tpot, e2e, all) and result; goodput is the rate of target=all, result=met.",

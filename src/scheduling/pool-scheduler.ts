@@ -203,7 +203,12 @@ export class PoolScheduler {
         // Release a whole batch at once: the engine admits it in one step.
         const size = Math.min(free(), batching.maxBatchSize);
         let sent = 0;
-        while (sent < size && this.#queue.size > 0) if (this.#dispatchQueued(this.#queue.peek()!)) sent++;
+        while (sent < size && this.#queue.size > 0) {
+          const item = this.#queue.peek()!;
+          if (!this.#dispatchQueued(item)) continue;
+          sent++;
+          this.#options.observer?.batchWait(clock.now() - item.enqueuedMs);
+        }
         released += sent;
         continue;
       }

@@ -55,6 +55,7 @@ export class Scheduler {
         shed: (slo, reason) =>
           metrics.admission.inc({ model: model.id, class: slo.name, decision: "shed", reason }),
         batch: (size) => metrics.batchSize.observe({ model: model.id }, size),
+        batchWait: (waitedMs) => metrics.batchWait.observe({ model: model.id }, waitedMs / 1000),
       };
       this.#pools.set(
         model.id,

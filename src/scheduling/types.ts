@@ -35,6 +35,8 @@ export interface SchedulerObserver {
   shed(slo: SloClass, reason: ShedReason): void;
   /** Requests released together (micro-batching or a freed burst of slots). */
   batch(size: number): void;
+  /** A request held for a micro-batch was released after waiting `waitedMs`. */
+  batchWait(waitedMs: number): void;
 }
 
 export type ShedReason = "predicted_miss" | "queue_full" | "preempted" | "deadline" | "tenant_share";

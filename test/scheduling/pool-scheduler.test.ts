@@ -54,6 +54,7 @@ function scheduler(
   const clock = new VirtualClock();
   const shed: Array<[string, ShedReason]> = [];
   const batches: number[] = [];
+  const batchWaits: number[] = [];
   const waits: Array<[string, number]> = [];
   const pool = new PoolScheduler({
     model: "m",
@@ -72,6 +73,7 @@ function scheduler(
       dispatched: (slo, waitedMs) => waits.push([slo.name, waitedMs]),
       shed: (slo, reason) => shed.push([slo.name, reason]),
       batch: (size) => batches.push(size),
+      batchWait: (waitedMs) => batchWaits.push(waitedMs),
     },
   });
   const order: string[] = [];
@@ -96,7 +98,7 @@ function scheduler(
     );
     return settled;
   };
-  return { clock, pool, shed, batches, waits, order, acquire };
+  return { clock, pool, shed, batches, batchWaits, waits, order, acquire };
 }
 
 /** Serves a ticket for `ms` of virtual time (first token after a tenth of it), then releases it. */
@@ -304,6 +306,7 @@ describe("PoolScheduler", () => {
       expect(s.order).toEqual(["a", "b"]);
       expect(s.batches).toEqual([2]);
       expect(s.waits.map(([, w]) => w)).toEqual([20, 15]);
+      expect(s.batchWaits).toEqual([20, 15]);
     });
 
     it("releases at once when the batch is full by size or by prompt tokens", async () => {
