@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import { writeResult } from "./lib/report.js";
 import { cache } from "./scenarios/cache.js";
 import { memory } from "./scenarios/memory.js";
+import { microBatching } from "./scenarios/micro-batching.js";
 import { overhead } from "./scenarios/overhead.js";
 import { overload } from "./scenarios/overload.js";
 import { policies } from "./scenarios/policies.js";
@@ -22,6 +23,7 @@ const SCENARIOS: readonly Scenario[] = [
   semanticEval,
   cache,
   sloOverload,
+  microBatching,
 ];
 
 async function main(argv: string[]): Promise<number> {

@@ -42,7 +42,7 @@ export function createSchedulingMetrics(registry: Registry, queues: () => readon
     }),
     batchSize: new Histogram({
       name: "tollgate_batch_size",
-      help: "Requests released to a pool together (micro-batches, or a burst into freed slots).",
+      help: "Requests released to a pool together: micro-batches, bursts into freed slots, 1 for a request dispatched on arrival.",
       labelNames: ["model"] as const,
       buckets: BATCH_SIZE_BUCKETS,
       registers: [registry],

@@ -111,6 +111,7 @@ export class PoolScheduler {
     signal.throwIfAborted();
     const free = this.#inFlight < this.#options.maxConcurrent;
     if (free && this.#queue.size === 0 && !this.#holdsForBatch(slo)) {
+      this.#options.observer?.batch(1);
       return Promise.resolve(this.#dispatch(request, 0));
     }
     const saturated = !free || this.#queue.size > 0;

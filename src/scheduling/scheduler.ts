@@ -48,13 +48,14 @@ export class Scheduler {
     const highest = classes.ordered[0]?.name;
     for (const model of options.models) {
       const { settings } = model;
+      const batchSize = metrics.batchSize.labels({ model: model.id });
       const observer: SchedulerObserver = {
         dispatched: (slo, waitedMs) => {
           metrics.queueTime.observe({ model: model.id, class: slo.name }, waitedMs / 1000);
         },
         shed: (slo, reason) =>
           metrics.admission.inc({ model: model.id, class: slo.name, decision: "shed", reason }),
-        batch: (size) => metrics.batchSize.observe({ model: model.id }, size),
+        batch: (size) => batchSize.observe(size),
         batchWait: (waitedMs) => metrics.batchWait.observe({ model: model.id }, waitedMs / 1000),
       };
       this.#pools.set(

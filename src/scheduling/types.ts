@@ -33,7 +33,7 @@ export interface SchedulerObserver {
   dispatched(slo: SloClass, waitedMs: number): void;
   /** A request was refused at admission or dropped from the queue. */
   shed(slo: SloClass, reason: ShedReason): void;
-  /** Requests released together (micro-batching or a freed burst of slots). */
+  /** Requests released together: a micro-batch, a burst into freed slots, or 1 for a request dispatched on arrival. */
   batch(size: number): void;
   /** A request held for a micro-batch was released after waiting `waitedMs`. */
   batchWait(waitedMs: number): void;
