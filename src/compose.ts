@@ -10,6 +10,7 @@ import { Gateway } from "./core/gateway.js";
 import { Pipeline } from "./core/pipeline.js";
 import { hashString, SeededRandom } from "./core/random.js";
 import { createCl100kTokenizer } from "./core/tokenizer.js";
+import { Guard } from "./guard/guard.js";
 import { createApp } from "./http/app.js";
 import { createMetrics, type Metrics } from "./metrics/metrics.js";
 import { Scheduler } from "./scheduling/scheduler.js";
@@ -26,6 +27,7 @@ export interface Composed {
   cache: ResponseCache;
   scheduler: Scheduler;
   pipeline: Pipeline;
+  guard: Guard;
   store: Store;
   metrics: Metrics;
   app: ReturnType<typeof createApp>;
@@ -134,9 +136,16 @@ export function compose(options: ComposeOptions): Composed {
     downstream: (request, signal) => admitted.run(request, signal),
   });
   const pipeline = new Pipeline({ cache, classes, metrics });
+  const guard = new Guard({ config: config.guard, store, clock, metrics, load: () => admitted.pressure() });
+  if (config.guard.enabled && config.guard.secret === undefined && config.store.url !== undefined) {
+    logger.warn(
+      "guard.secret is unset: each gateway signs passes with its own random secret, so a pass works only on the replica that issued it",
+    );
+  }
   const app = createApp({
     gateway: served,
     pipeline,
+    guard,
     metrics,
     logger,
     clock,
@@ -152,6 +161,7 @@ export function compose(options: ComposeOptions): Composed {
     cache,
     scheduler: admitted,
     pipeline,
+    guard,
     store,
     metrics,
     app,

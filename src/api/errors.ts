@@ -2,11 +2,19 @@ import { GatewayError } from "../core/errors.js";
 
 /** The OpenAI error body: `{"error":{"message","type","param","code"}}`. */
 export interface ErrorBody {
-  error: { message: string; type: string; param: string | null; code: string };
+  error: { message: string; type: string; param: string | null; code: string; [extra: string]: unknown };
 }
 
 export function errorBody(error: GatewayError): ErrorBody {
-  return { error: { message: error.message, type: error.type, param: error.param, code: error.code } };
+  return {
+    error: {
+      message: error.message,
+      type: error.type,
+      param: error.param,
+      code: error.code,
+      ...error.details,
+    },
+  };
 }
 
 /**

@@ -29,6 +29,8 @@ export function composeBackendServer(options: Omit<ComposeOptions, "wrapBackend"
       ...config,
       cache: { ...config.cache, enabled: false },
       store: { ...config.store, url: undefined },
+      // Nor does it guard: its client is a gateway that already did.
+      guard: { ...config.guard, enabled: false },
     },
     wrapBackend: (backend) => {
       engines.push(backend);

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import type { z } from "zod";
 import { HARDWARE_CATALOG } from "./catalog/hardware.js";
@@ -154,6 +155,7 @@ function crossCheck(config: Config): string[] {
         problems.push(`models.${i}.fallbacks.${j}: no model with id "${fallback}"`);
     });
   });
+  problems.push(...checkGuard(config));
   if (!(config.scheduling.defaultClass in config.scheduling.classes)) {
     problems.push(
       `scheduling.defaultClass: no SLO class "${config.scheduling.defaultClass}" (known: ${Object.keys(config.scheduling.classes).join(", ")})`,
@@ -177,6 +179,11 @@ function expandSecrets(config: Config, env: Readonly<Record<string, string | und
     return found ?? value;
   };
   if (config.admin.key !== undefined) config.admin.key = fromEnv(config.admin.key, "admin.key");
+  if (config.guard.secret !== undefined) {
+    config.guard.secret = fromEnv(config.guard.secret, "guard.secret");
+    if (!config.guard.secret.startsWith("${") && config.guard.secret.length < 32)
+      problems.push("guard.secret: use at least 32 characters");
+  }
   config.deployments.forEach((deployment, i) => {
     const backend = deployment.backend;
     if (backend.type === "openai-http" && backend.apiKey !== undefined) {
@@ -192,4 +199,34 @@ function deepFreeze<T>(value: T): T {
     for (const child of Object.values(value)) deepFreeze(child);
   }
   return value;
+}
+
+/** The guard's references: keys to tenants, tenants and anonymous clients to SLO classes, proxy addresses. */
+function checkGuard(config: Config): string[] {
+  const problems: string[] = [];
+  const { guard } = config;
+  const classes = config.scheduling.classes;
+  const hashes = new Set<string>();
+  guard.apiKeys.forEach((key, i) => {
+    if (!(key.tenant in guard.tenants)) problems.push(`guard.apiKeys.${i}.tenant: no tenant "${key.tenant}"`);
+    if (hashes.has(key.sha256)) problems.push(`guard.apiKeys.${i}.sha256: the same key is listed twice`);
+    hashes.add(key.sha256);
+  });
+  for (const [name, tenant] of Object.entries(guard.tenants)) {
+    if (tenant.sloClass !== undefined && !(tenant.sloClass in classes))
+      problems.push(`guard.tenants.${name}.sloClass: no SLO class "${tenant.sloClass}"`);
+  }
+  if (guard.anonymous.sloClass !== undefined && !(guard.anonymous.sloClass in classes))
+    problems.push(`guard.anonymous.sloClass: no SLO class "${guard.anonymous.sloClass}"`);
+  guard.trustedProxies.forEach((entry, i) => {
+    const [address, bits] = entry.split("/");
+    const family = isIP(address ?? "");
+    const maxBits = family === 6 ? 128 : 32;
+    if (
+      family === 0 ||
+      (bits !== undefined && !(Number(bits) >= 0 && Number(bits) <= maxBits && /^\d+$/.test(bits)))
+    )
+      problems.push(`guard.trustedProxies.${i}: "${entry}" is not an IP address or CIDR range`);
+  });
+  return problems;
 }

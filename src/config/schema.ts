@@ -254,6 +254,94 @@ export const modelSchedulingSchema = z
   })
   .strict();
 
+/** Request, token and concurrency limits of one client kind; absent fields are unlimited. */
+export const limitsSchema = z
+  .object({
+    requestsPerMinute: positiveInt.optional(),
+    /** Prompt tokens are taken at admission, completion tokens charged when the response ends. */
+    tokensPerMinute: positiveInt.optional(),
+    concurrentRequests: positiveInt.optional(),
+  })
+  .strict();
+
+/** The guard in front of the pipeline: identity, rate limits, proof-of-work challenges (README: "Guard"). */
+export const guardSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /**
+     * HMAC secret that signs passes; `${ENV_NAME}` is read from the environment. A fleet must share it.
+     * Unset: a random secret per process (passes then work only on the replica that issued them).
+     */
+    secret: z.string().min(1).optional(),
+    /** Addresses (IPs or CIDR ranges) whose X-Forwarded-For is believed; empty: never. */
+    trustedProxies: z.array(z.string()).default([]),
+    tenants: z
+      .record(
+        z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
+        z
+          .object({
+            /** A label for metrics and logs (bounded: tiers are configured). */
+            tier: z
+              .string()
+              .regex(/^[a-z0-9_-]{1,32}$/)
+              .default("standard"),
+            /** The SLO class of the tenant's requests (a header may lower it). */
+            sloClass: z.string().optional(),
+            limits: limitsSchema.prefault({}),
+          })
+          .strict(),
+      )
+      .default({}),
+    /** API keys, stored as SHA-256 hex digests of the key (never the key itself). */
+    apiKeys: z
+      .array(
+        z
+          .object({
+            name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
+            sha256: z.string().regex(/^[0-9a-f]{64}$/, "a lowercase hex SHA-256 digest of the key"),
+            tenant: z.string(),
+            /** Limits of this key alone, on top of its tenant's. */
+            limits: limitsSchema.prefault({}),
+          })
+          .strict(),
+      )
+      .default([]),
+    /** Requests with an Authorization header whose key is unknown get 401; without one they are anonymous. */
+    anonymous: z
+      .object({
+        allowed: z.boolean().default(true),
+        sloClass: z.string().optional(),
+        /** Limits per client IP. */
+        limits: limitsSchema.default({
+          requestsPerMinute: 120,
+          tokensPerMinute: 60_000,
+          concurrentRequests: 8,
+        }),
+      })
+      .strict()
+      .prefault({}),
+    challenge: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** Risk (0-1) at or above which a client must solve a proof-of-work challenge. */
+        threshold: z.number().gt(0).max(1).default(0.5),
+        /** Leading zero bits asked at the threshold, and at most (both rise with risk and load). */
+        minDifficulty: z.number().int().min(1).max(32).default(14),
+        maxDifficulty: z.number().int().min(1).max(32).default(22),
+        /** Requests per second from one client over the rate window that count as fully automated. */
+        floodRatePerSecond: z.number().positive().default(20),
+        rateWindowSeconds: positiveInt.default(10),
+        challengeTtlSeconds: positiveInt.default(120),
+        passTtlSeconds: positiveInt.default(3_600),
+      })
+      .strict()
+      .refine((c) => c.maxDifficulty >= c.minDifficulty, {
+        message: "maxDifficulty must be >= minDifficulty",
+      })
+      .prefault({}),
+  })
+  .strict();
+
 export const deploymentSchema = z
   .object({
     /** Unique deployment (pool) name; a label value in metrics. */
@@ -368,6 +456,7 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    guard: guardSchema.prefault({}),
     /** SLO classes, admission control and the gateway's queues (README: "Latency targets"). */
     scheduling: z
       .object({
@@ -472,6 +561,8 @@ export type ModelCacheConfig = z.infer<typeof modelCacheSchema>;
 export type SloClassConfig = z.infer<typeof sloClassSchema>;
 export type ModelSchedulingConfig = z.infer<typeof modelSchedulingSchema>;
 export type SchedulingConfig = z.infer<typeof configSchema>["scheduling"];
+export type GuardConfig = z.infer<typeof guardSchema>;
+export type LimitsConfig = z.infer<typeof limitsSchema>;
 export type StoreConfig = z.infer<typeof configSchema>["store"];
 export type PolicyName = (typeof policyNames)[number];
 export type HardwareEntry = z.infer<typeof hardwareEntrySchema>;

@@ -7,7 +7,15 @@ export const ERROR_CATALOGUE = {
   invalid_request: { status: 400, type: "invalid_request_error" },
   context_length_exceeded: { status: 400, type: "invalid_request_error" },
   unsupported_parameter: { status: 400, type: "invalid_request_error" },
+  invalid_api_key: { status: 401, type: "invalid_request_error" },
   forbidden: { status: 403, type: "permission_error" },
+  /** The guard asks for a proof-of-work before serving (403, not 429, so SDKs do not retry blindly). */
+  challenge_required: { status: 403, type: "challenge_required" },
+  challenge_wrong_client: { status: 403, type: "invalid_request_error" },
+  challenge_not_found: { status: 404, type: "invalid_request_error" },
+  challenge_already_used: { status: 409, type: "invalid_request_error" },
+  challenge_expired: { status: 410, type: "invalid_request_error" },
+  challenge_failed: { status: 400, type: "invalid_request_error" },
   model_not_found: { status: 404, type: "invalid_request_error" },
   not_found: { status: 404, type: "invalid_request_error" },
   method_not_allowed: { status: 405, type: "invalid_request_error" },
@@ -34,6 +42,10 @@ export interface GatewayErrorOptions {
   retryable?: boolean;
   /** Seconds the client should wait before retrying (sent as `Retry-After`). */
   retryAfterSeconds?: number;
+  /** More fields of the error object (a challenge's puzzle). */
+  details?: Readonly<Record<string, unknown>>;
+  /** Response headers that go with the error (rate-limit state). */
+  headers?: Readonly<Record<string, string>>;
   cause?: unknown;
 }
 
@@ -44,6 +56,8 @@ export class GatewayError extends Error {
   readonly param: string | null;
   readonly retryable: boolean;
   readonly retryAfterSeconds: number | undefined;
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+  readonly headers: Readonly<Record<string, string>> | undefined;
 
   constructor(code: ErrorCode, message: string, options: GatewayErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -54,6 +68,8 @@ export class GatewayError extends Error {
     this.param = options.param ?? null;
     this.retryable = options.retryable ?? this.status >= 500;
     this.retryAfterSeconds = options.retryAfterSeconds;
+    this.details = options.details;
+    this.headers = options.headers;
   }
 }
 

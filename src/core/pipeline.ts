@@ -3,7 +3,7 @@ import type { ResponseCache } from "../cache/response-cache.js";
 import type { OpenedGeneration } from "../cache/types.js";
 import type { Metrics } from "../metrics/metrics.js";
 import { judge, type SloClass, type SloClasses } from "../scheduling/slo.js";
-import type { GatewayEvent } from "./gateway.js";
+import type { GatewayEvent, ServedDoneEvent } from "./gateway.js";
 import type { GenerationRequest } from "./types.js";
 
 /**
@@ -24,17 +24,22 @@ export class Pipeline {
   }
 
   /** The class a request runs in, from the client's `x-tollgate-slo-class` (only lowers; 400 when unknown). */
-  sloClass(requested: string | undefined, own?: SloClass): SloClass {
-    return this.#classes.resolve(requested, own);
+  sloClass(requested: string | undefined, own?: string): SloClass {
+    return this.#classes.resolve(requested, own === undefined ? undefined : this.#classes.get(own));
   }
 
   async open(
     request: GenerationRequest,
-    options: { signal: AbortSignal; directives: CacheDirectives },
+    options: {
+      signal: AbortSignal;
+      directives: CacheDirectives;
+      /** Called with the final event (usage known): the guard charges completion tokens here. */
+      onDone?: (done: ServedDoneEvent) => void;
+    },
   ): Promise<OpenedGeneration> {
     const opened = await this.#cache.open(request, options);
     const slo = this.#classes.get(request.sloClass ?? "") ?? this.#classes.defaultClass;
-    return { ...opened, events: this.#judged(opened.events, request, slo) };
+    return { ...opened, events: this.#judged(opened.events, request, slo, options.onDone) };
   }
 
   /** The events with the verdict added to `done` (a plain iterator: this sits on every token's path). */
@@ -42,6 +47,7 @@ export class Pipeline {
     events: AsyncIterable<GatewayEvent>,
     request: GenerationRequest,
     slo: SloClass,
+    onDone: ((done: ServedDoneEvent) => void) | undefined,
   ): AsyncIterable<GatewayEvent> {
     const inner = events[Symbol.asyncIterator]();
     let firstTokenMs: number | undefined;
@@ -64,7 +70,9 @@ export class Pipeline {
           this.#count(event.servedBy.model, slo.name, "tpot", verdict.tpot);
           this.#count(event.servedBy.model, slo.name, "e2e", verdict.e2e);
           this.#count(event.servedBy.model, slo.name, "all", verdict.met);
-          return { done: false, value: { ...event, slo: verdict } };
+          const judged = { ...event, slo: verdict };
+          onDone?.(judged);
+          return { done: false, value: judged };
         }),
       return: async (value?: unknown) => {
         await inner.return?.(value);

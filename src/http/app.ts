@@ -5,10 +5,13 @@ import type { Clock } from "../core/clock.js";
 import { GatewayError } from "../core/errors.js";
 import type { Gateway } from "../core/gateway.js";
 import type { Pipeline } from "../core/pipeline.js";
+import type { Guard } from "../guard/guard.js";
 import type { Metrics } from "../metrics/metrics.js";
 import type { AppEnv } from "./env.js";
+import { guardMiddleware } from "./guard-middleware.js";
 import { requestHeader } from "./node-io.js";
 import { type AdminDeps, adminRoutes } from "./routes/admin.js";
+import { challengeRoutes } from "./routes/challenge.js";
 import { chatRoutes } from "./routes/chat.js";
 import { completionRoutes } from "./routes/completions.js";
 import { modelRoutes } from "./routes/models.js";
@@ -17,6 +20,8 @@ export interface AppDeps {
   gateway: Gateway;
   /** Cache, scheduling and routing after validation. */
   pipeline: Pipeline;
+  /** Identity, rate limits and challenges in front of the completion routes; none when absent. */
+  guard?: Guard;
   metrics: Metrics;
   logger: Logger;
   clock: Clock;
@@ -35,6 +40,7 @@ const ALLOWED_METHODS: ReadonlyArray<[path: string, allow: string]> = [
   ["/v1/chat/completions", "POST"],
   ["/v1/completions", "POST"],
   ["/v1/models", "GET"],
+  ["/v1/challenge/verify", "POST"],
   ["/v1/models/*", "GET"],
   ["/healthz", "GET"],
   ["/readyz", "GET"],
@@ -80,6 +86,13 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     exposeRoutingHeaders: deps.exposeRoutingHeaders ?? true,
   };
   if (deps.admin !== undefined) adminRoutes(app, { gateway, ...deps.admin }, deps.bodyLimitBytes);
+  const guard = deps.guard;
+  if (guard?.enabled) {
+    const middleware = guardMiddleware(guard);
+    app.post("/v1/chat/completions", middleware);
+    app.post("/v1/completions", middleware);
+    challengeRoutes(app, guard, deps.bodyLimitBytes);
+  }
   chatRoutes(app, routeDeps);
   completionRoutes(app, routeDeps);
   modelRoutes(app, routeDeps);
@@ -119,6 +132,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     else log.info({ requestId: c.get("requestId"), code: gatewayError.code }, gatewayError.message);
     if (gatewayError.retryAfterSeconds !== undefined)
       c.header("Retry-After", String(gatewayError.retryAfterSeconds));
+    for (const [name, value] of Object.entries(gatewayError.headers ?? {})) c.header(name, value);
     // The rest of an oversized body is never read; closing the connection stops a client from reusing a socket
     // the server is about to drop.
     if (gatewayError.code === "request_too_large") c.header("Connection", "close");

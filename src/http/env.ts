@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { Clock } from "../core/clock.js";
 import type { Gateway } from "../core/gateway.js";
 import type { Pipeline } from "../core/pipeline.js";
+import type { Admission } from "../guard/guard.js";
 
 /** Per-request values carried through Hono's typed context. */
 export interface AppEnv {
@@ -15,6 +16,8 @@ export interface AppEnv {
     /** Model label for metrics: a configured model id, or "unknown". */
     model: string;
     logger: Logger;
+    /** Set by the guard middleware on completion routes. */
+    admission?: Admission;
   };
 }
 

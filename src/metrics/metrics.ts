@@ -1,5 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import { createCacheMetrics, type StoreSample } from "./cache-metrics.js";
+import { createGuardMetrics } from "./guard-metrics.js";
 import { createSchedulingMetrics, type QueueSample } from "./scheduling-metrics.js";
 
 /**
@@ -106,6 +107,7 @@ export function createMetrics(options: MetricsOptions = {}) {
     registry,
     ...createCacheMetrics(registry, options.storeSample ?? (() => undefined)),
     ...createSchedulingMetrics(registry, options.queueSamples ?? (() => [])),
+    ...createGuardMetrics(registry),
     requests: new Counter({
       name: "tollgate_requests_total",
       help: "HTTP API requests answered, by endpoint, model and HTTP status code.",

@@ -62,6 +62,10 @@ export class PoolScheduler {
     this.#service = new ServiceModel(options.halfLifeMs);
   }
 
+  get maxConcurrent(): number {
+    return this.#options.maxConcurrent;
+  }
+
   get inFlight(): number {
     return this.#inFlight;
   }

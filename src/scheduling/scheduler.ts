@@ -90,6 +90,13 @@ export class Scheduler {
     return this.#pools.get(model);
   }
 
+  /** Queue pressure for the guard, 0-1: the deepest queue as a share of its pool's slots. */
+  pressure(): number {
+    let worst = 0;
+    for (const pool of this.#pools.values()) worst = Math.max(worst, pool.queued / pool.maxConcurrent);
+    return Math.min(1, worst);
+  }
+
   queueSamples(): QueueSample[] {
     const samples: QueueSample[] = [];
     for (const pool of this.#pools.values()) {

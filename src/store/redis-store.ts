@@ -33,7 +33,7 @@ local v = redis.call('INCRBY', KEYS[1], ARGV[1])
 if redis.call('PTTL', KEYS[1]) == -1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return v`;
 
-/** Same arithmetic as takeFromBucket in store.ts. ARGV: capacity, rate, cost, nowMs, ttlMs. */
+/** Same arithmetic as takeFromBucket in store.ts. ARGV: capacity, rate, cost, nowMs, ttlMs, force (0|1). */
 const TAKE_TOKENS_LUA = `
 local capacity = tonumber(ARGV[1])
 local rate = tonumber(ARGV[2])
@@ -49,15 +49,15 @@ end
 tokens = math.min(capacity, tokens + math.max(0, now - updated) * rate / 1000)
 local allowed = 0
 local retry = 0
-if tokens >= cost then
-  tokens = tokens - cost
+if ARGV[6] == '1' or tokens >= cost then
+  tokens = math.max(-capacity, tokens - cost)
   allowed = 1
 else
   retry = math.ceil((cost - tokens) / rate * 1000)
 end
 redis.call('HSET', KEYS[1], 't', string.format('%.17g', tokens), 'u', string.format('%.17g', math.max(now, updated)))
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
-return {allowed, math.floor(tokens), retry}`;
+return {allowed, math.max(0, math.floor(tokens)), retry}`;
 
 /** The scripts registered with defineCommand (EVALSHA, falling back to EVAL once per connection). */
 interface ScriptCommands {
@@ -157,6 +157,7 @@ export class RedisStore implements Store {
         cost,
         nowMs,
         bucketTtlMs(request),
+        request.force === true ? 1 : 0,
       );
       return { allowed: allowed === 1, remaining, retryAfterMs };
     });

@@ -28,6 +28,11 @@ export interface TokenRequest {
   ratePerSec: number;
   cost: number;
   nowMs: number;
+  /**
+   * Debit: always take `cost`, letting the balance go below zero (down to -capacity), for charging usage known
+   * only afterwards (completion tokens). Later takes wait until the debt is refilled.
+   */
+  force?: boolean;
 }
 
 export interface TokenResult {
@@ -104,11 +109,11 @@ export function takeFromBucket(
   const elapsedMs = state === undefined ? 0 : Math.max(0, nowMs - state.updatedMs);
   const start = state === undefined ? capacity : state.tokens;
   let tokens = Math.min(capacity, start + (elapsedMs * ratePerSec) / 1000);
-  const allowed = tokens >= cost;
-  if (allowed) tokens -= cost;
+  const allowed = request.force === true || tokens >= cost;
+  if (allowed) tokens = Math.max(-capacity, tokens - cost);
   const retryAfterMs = allowed ? 0 : Math.ceil(((cost - tokens) / ratePerSec) * 1000);
   return {
     state: { tokens, updatedMs: Math.max(nowMs, state?.updatedMs ?? nowMs) },
-    result: { allowed, remaining: Math.floor(tokens), retryAfterMs },
+    result: { allowed, remaining: Math.max(0, Math.floor(tokens)), retryAfterMs },
   };
 }

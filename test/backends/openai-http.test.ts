@@ -81,6 +81,8 @@ async function drain(events: AsyncIterable<GenerationEvent>): Promise<Drained> {
 
 const upstreamConfig = parseConfig({
   server: { port: 0 },
+  // It plays a model server here; the gateway in front of it is the one that guards.
+  guard: { enabled: false },
   models: [{ id: "qwen-small", profile: "Qwen2.5-0.5B" }],
   deployments: [
     {

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import OpenAI from "openai";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,9 +13,14 @@ import { parsePrometheusText, sampleValue } from "../helpers/prometheus.js";
  * The response cache end to end: the real server on an ephemeral port, the official openai SDK, the simulated
  * engine on the system clock. With REDIS_URL set, two gateways share one Redis.
  */
+const TEST_KEY = "tg-test-cache-key";
+const TEST_KEY_SHA256 = createHash("sha256").update(TEST_KEY).digest("hex");
+
 function gatewayConfig(store: ConfigInput["store"] = {}) {
   return parseConfig({
     server: { port: 0 },
+    // A keyed client with no limits: the guard never challenges it, so bursts here test only the cache.
+    guard: { tenants: { tests: {} }, apiKeys: [{ name: "tests", sha256: TEST_KEY_SHA256, tenant: "tests" }] },
     store,
     models: [{ id: "qwen-small", profile: "Qwen2.5-0.5B" }],
     deployments: [
@@ -54,7 +60,7 @@ async function live(config = gatewayConfig()): Promise<Live> {
     composed,
     server,
     base,
-    client: new OpenAI({ apiKey: "unused", baseURL: `${base}/v1`, maxRetries: 0 }),
+    client: new OpenAI({ apiKey: TEST_KEY, baseURL: `${base}/v1`, maxRetries: 0 }),
     close: async () => {
       await server.close(1000);
       await composed.close();

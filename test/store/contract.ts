@@ -119,6 +119,32 @@ export function runStoreContract(
       });
     });
 
+    it("token bucket: a forced debit goes below zero (bounded) and later takes wait for the debt", async () => {
+      const req = { capacity: 10, ratePerSec: 10 };
+      expect(await store.takeTokens("d", { ...req, cost: 4, nowMs: 1_000 })).toMatchObject({
+        allowed: true,
+        remaining: 6,
+      });
+      // Usage known afterwards: 8 more, though only 6 are left.
+      expect(await store.takeTokens("d", { ...req, cost: 8, nowMs: 1_000, force: true })).toEqual({
+        allowed: true,
+        remaining: 0,
+        retryAfterMs: 0,
+      });
+      // Balance -2: one token needs 300 ms of refill.
+      expect(await store.takeTokens("d", { ...req, cost: 1, nowMs: 1_000 })).toEqual({
+        allowed: false,
+        remaining: 0,
+        retryAfterMs: 300,
+      });
+      // The debt never exceeds one bucket.
+      await store.takeTokens("d", { ...req, cost: 10, nowMs: 1_000, force: true });
+      await store.takeTokens("d", { ...req, cost: 10, nowMs: 1_000, force: true });
+      expect(await store.takeTokens("d", { ...req, cost: 1, nowMs: 1_000 })).toMatchObject({
+        retryAfterMs: 1_100,
+      });
+    });
+
     it("token bucket: concurrent takes never overdraw", async () => {
       const results = await Promise.all(
         Array.from({ length: 10 }, () =>

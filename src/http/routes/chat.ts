@@ -12,6 +12,7 @@ import { readJson } from "../body.js";
 import type { AppEnv, RouteDeps } from "../env.js";
 import { cacheHeaders, collect, servedHeaders, sloHeaders, streamResponse } from "../generation-response.js";
 import { clientAbort, requestHeader } from "../node-io.js";
+import { admitPrompt, chargeUsage, classify } from "../request-context.js";
 
 export function chatRoutes(
   app: Hono<AppEnv>,
@@ -22,8 +23,7 @@ export function chatRoutes(
     const body = validateBody(chatCompletionRequestSchema, await readJson(c, bodyLimitBytes));
     const sampling = samplingParams(body, body.max_completion_tokens);
     const requestId = c.get("requestId");
-    const slo = pipeline.sloClass(requestHeader(c, "x-tollgate-slo-class"));
-    c.header("x-tollgate-slo-class", slo.name);
+    const { slo, tenant } = classify(c, pipeline);
     const request = gateway.prepare({
       kind: "chat",
       requestId,
@@ -32,7 +32,9 @@ export function chatRoutes(
       sampling,
       variant: answerVariant(body),
       sloClass: slo.name,
+      tenant,
     });
+    await admitPrompt(c, request.promptTokens.length);
     c.set("model", request.model);
     const abort = clientAbort(c);
     const meta: ResponseMeta = {
@@ -43,6 +45,7 @@ export function chatRoutes(
     const opened = await pipeline.open(request, {
       signal: abort.signal,
       directives: parseCacheControl(requestHeader(c, "cache-control"), requestHeader(c, "pragma")),
+      onDone: chargeUsage(c),
     });
     const generation = opened.events;
     const headers = cacheHeaders([opened]);

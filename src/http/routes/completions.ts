@@ -7,6 +7,7 @@ import { readJson } from "../body.js";
 import type { AppEnv, RouteDeps } from "../env.js";
 import { cacheHeaders, collect, servedHeaders, sloHeaders, streamResponse } from "../generation-response.js";
 import { clientAbort, requestHeader } from "../node-io.js";
+import { admitPrompt, chargeUsage, classify } from "../request-context.js";
 
 export function completionRoutes(
   app: Hono<AppEnv>,
@@ -21,8 +22,7 @@ export function completionRoutes(
       throw new GatewayError("unsupported_parameter", "suffix is not supported.", { param: "suffix" });
     const sampling = samplingParams(body);
     const requestId = c.get("requestId");
-    const slo = pipeline.sloClass(requestHeader(c, "x-tollgate-slo-class"));
-    c.header("x-tollgate-slo-class", slo.name);
+    const { slo, tenant } = classify(c, pipeline);
     const prompts = typeof body.prompt === "string" ? [body.prompt] : body.prompt;
     // Validate every prompt before starting any generation, so a bad one costs no GPU time.
     const variant = answerVariant(body);
@@ -35,7 +35,12 @@ export function completionRoutes(
         sampling,
         variant,
         sloClass: slo.name,
+        tenant,
       }),
+    );
+    await admitPrompt(
+      c,
+      requests.reduce((sum, r) => sum + r.promptTokens.length, 0),
     );
     const model = requests[0]!.model;
     c.set("model", model);
@@ -47,7 +52,7 @@ export function completionRoutes(
     };
     const directives = parseCacheControl(requestHeader(c, "cache-control"), requestHeader(c, "pragma"));
     const opened = await Promise.all(
-      requests.map((r) => pipeline.open(r, { signal: abort.signal, directives })),
+      requests.map((r) => pipeline.open(r, { signal: abort.signal, directives, onDone: chargeUsage(c) })),
     );
     const generations = opened.map((o) => o.events);
     const headers = cacheHeaders(opened);

@@ -1,0 +1,33 @@
+import type { Context } from "hono";
+import type { ServedDoneEvent } from "../core/gateway.js";
+import type { Pipeline } from "../core/pipeline.js";
+import type { SloClass } from "../scheduling/slo.js";
+import type { AppEnv } from "./env.js";
+import { requestHeader } from "./node-io.js";
+
+/**
+ * The per-request facts the completion routes share: the SLO class (the client's own, from its API key's
+ * tenant, lowered by x-tollgate-slo-class) and the tenant for fair shares; set as the response's class header.
+ */
+export function classify(c: Context<AppEnv>, pipeline: Pipeline): { slo: SloClass; tenant?: string } {
+  const identity = c.get("admission")?.identity;
+  const slo = pipeline.sloClass(requestHeader(c, "x-tollgate-slo-class"), identity?.sloClass);
+  c.header("x-tollgate-slo-class", slo.name);
+  if (identity === undefined) return { slo };
+  // Anonymous clients share fairly by address; keyed ones by tenant.
+  return { slo, tenant: identity.kind === "key" ? identity.tenant : identity.subject };
+}
+
+/** Takes the prompt's tokens from the client's token limits (429 when short); a no-op without the guard. */
+export async function admitPrompt(c: Context<AppEnv>, promptTokens: number): Promise<void> {
+  const admission = c.get("admission");
+  if (admission === undefined) return;
+  await admission.admitTokens(promptTokens);
+  for (const [name, value] of Object.entries(admission.headers)) c.header(name, value);
+}
+
+/** Charges each finished generation's completion tokens to the client's token limits. */
+export function chargeUsage(c: Context<AppEnv>): ((done: ServedDoneEvent) => void) | undefined {
+  const admission = c.get("admission");
+  return admission && ((done) => admission.charge(done.usage.completionTokens));
+}

@@ -1,0 +1,262 @@
+import { createHash } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { type ConfigInput, guardSchema } from "../../src/config/schema.js";
+import { VirtualClock } from "../../src/core/clock.js";
+import { GatewayError } from "../../src/core/errors.js";
+import type { Challenge } from "../../src/guard/challenges.js";
+import { Guard } from "../../src/guard/guard.js";
+import { solve } from "../../src/guard/pow.js";
+import { createMetrics } from "../../src/metrics/metrics.js";
+import { MemoryStore } from "../../src/store/memory-store.js";
+import { parsePrometheusText, sampleValue } from "../helpers/prometheus.js";
+
+const KEY = "tg-unit-key";
+const sha256 = createHash("sha256").update(KEY).digest("hex");
+
+function guarded(input: ConfigInput["guard"] = {}, load = { value: 0 }) {
+  const clock = new VirtualClock({ epochBaseMs: 1_800_000_000_000 });
+  const metrics = createMetrics({ processMetrics: false });
+  const guard = new Guard({
+    config: guardSchema.parse({
+      secret: "unit-test-secret-of-thirty-two-chars!",
+      tenants: {
+        acme: {
+          tier: "pro",
+          sloClass: "interactive",
+          limits: { requestsPerMinute: 6, tokensPerMinute: 600, concurrentRequests: 2 },
+        },
+      },
+      apiKeys: [{ name: "acme-1", sha256, tenant: "acme" }],
+      anonymous: { limits: { requestsPerMinute: 10_000 } },
+      challenge: { minDifficulty: 4, maxDifficulty: 8 },
+      ...input,
+    }),
+    store: new MemoryStore({ maxBytes: 1 << 22, clock }),
+    clock,
+    metrics,
+    load: () => load.value,
+  });
+  const keyed = { authorization: `Bearer ${KEY}`, peer: "10.0.0.1" };
+  const anon = (peer = "203.0.113.7", pass?: string) => ({ peer, ...(pass && { pass }) });
+  const metric = async (name: string, labels: Record<string, string> = {}) =>
+    sampleValue(parsePrometheusText(await metrics.registry.metrics()), name, labels);
+  return { clock, guard, keyed, anon, metric, load };
+}
+
+async function refusal(promise: Promise<unknown>): Promise<GatewayError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(error instanceof GatewayError)) throw new Error(`expected a GatewayError, got ${String(error)}`);
+  return error;
+}
+
+/** Floods as an anonymous client until challenged; returns the challenge. */
+async function challenged(g: ReturnType<typeof guarded>, peer = "203.0.113.7"): Promise<Challenge> {
+  for (let i = 0; i < 200; i++) {
+    try {
+      const admission = await g.guard.admit(g.anon(peer));
+      await admission.release();
+    } catch (error) {
+      if (error instanceof GatewayError && error.code === "challenge_required") {
+        return error.details?.["challenge"] as Challenge;
+      }
+      throw error;
+    }
+  }
+  throw new Error("never challenged");
+}
+
+describe("identity", () => {
+  it("maps a key to its tenant, tier, class and limits; an unknown key is a 401", async () => {
+    const g = guarded();
+    const identity = g.guard.identify(g.keyed);
+    expect(identity).toMatchObject({
+      kind: "key",
+      subject: "key:acme-1",
+      tenant: "acme",
+      tier: "pro",
+      sloClass: "interactive",
+    });
+    const error = await refusal(g.guard.admit({ authorization: "Bearer nope" }));
+    expect(error.status).toBe(401);
+    expect(error.code).toBe("invalid_api_key");
+    expect(g.guard.identify(g.anon())).toMatchObject({ kind: "anonymous", subject: "ip:203.0.113.7" });
+  });
+});
+
+describe("rate limits", () => {
+  it("allows a burst up to the limit, then 429 with Retry-After; the bucket refills continuously", async () => {
+    const g = guarded();
+    for (let i = 0; i < 6; i++) await (await g.guard.admit(g.keyed)).release();
+    const limited = await refusal(g.guard.admit(g.keyed));
+    expect(limited.status).toBe(429);
+    expect(limited.code).toBe("rate_limit_exceeded");
+    expect(limited.retryAfterSeconds).toBe(10);
+    expect(limited.headers?.["x-ratelimit-remaining-requests"]).toBe("0");
+    expect(limited.headers?.["x-ratelimit-reset-requests"]).toBe("1m0s");
+    // 6 per minute: one back every 10 s.
+    await g.clock.advance(10_000);
+    const admission = await g.guard.admit(g.keyed);
+    expect(admission.headers["x-ratelimit-limit-requests"]).toBe("6");
+    expect(admission.headers["x-ratelimit-remaining-requests"]).toBe("0");
+    expect(await g.metric("tollgate_rate_limit_rejections_total", { kind: "requests" })).toBe(1);
+  });
+
+  it("takes prompt tokens at admission and charges completion tokens afterwards", async () => {
+    const g = guarded();
+    const a = await g.guard.admit(g.keyed);
+    await a.admitTokens(200);
+    expect(a.headers["x-ratelimit-remaining-tokens"]).toBe("400");
+    a.charge(350);
+    await a.release();
+    await g.clock.advance(0);
+    const b = await g.guard.admit(g.keyed);
+    // 600 - 200 - 350 = 50 left: a 100-token prompt must wait for 50 tokens at 10 per second.
+    const short = await refusal(b.admitTokens(100));
+    expect(short.status).toBe(429);
+    expect(short.retryAfterSeconds).toBe(5);
+    await g.clock.advance(5_000);
+    await b.admitTokens(100);
+    expect(b.headers["x-ratelimit-remaining-tokens"]).toBe("0");
+  });
+
+  it("caps concurrent requests and frees the slot on release", async () => {
+    const g = guarded();
+    const a = await g.guard.admit(g.keyed);
+    const b = await g.guard.admit(g.keyed);
+    expect((await refusal(g.guard.admit(g.keyed))).details).toEqual({ limit: "concurrent" });
+    await a.release();
+    await a.release();
+    const c = await g.guard.admit(g.keyed);
+    await Promise.all([b.release(), c.release()]);
+  });
+});
+
+describe("challenges", () => {
+  it("never challenges a keyed client at a normal rate, and challenges an anonymous flood", async () => {
+    const g = guarded();
+    for (let i = 0; i < 5; i++) {
+      await (await g.guard.admit(g.keyed)).release();
+      await g.clock.advance(2_000);
+    }
+    const challenge = await challenged(g);
+    expect(challenge).toMatchObject({ algorithm: "sha256" });
+    expect(challenge.difficulty).toBeGreaterThanOrEqual(4);
+    expect(challenge.seed).toMatch(/^[0-9a-f]{32}$/);
+    expect(challenge.expires_at).toBe(1_800_000_000 + 10 + 120);
+    expect(
+      await g.metric("tollgate_guard_requests_total", {
+        decision: "challenged",
+        reason: "risk",
+        tier: "anonymous",
+      }),
+    ).toBe(1);
+    expect(await g.metric("tollgate_challenges_issued_total")).toBe(1);
+  });
+
+  it("a solved challenge gives a pass that lets the client through; verification refuses every bad submission", async () => {
+    const g = guarded();
+    const peer = "203.0.113.7";
+    const challenge = await challenged(g, peer);
+    const nonce = solve(challenge.seed, challenge.difficulty);
+    let wrong = "0";
+    while (solveChecks(challenge, wrong)) wrong = String(Number(wrong) + 1);
+    expect((await refusal(g.guard.verify(g.anon(peer), { id: challenge.id, nonce: wrong }))).code).toBe(
+      "challenge_failed",
+    );
+    expect((await refusal(g.guard.verify(g.anon(peer), { id: "nope", nonce }))).status).toBe(404);
+    expect((await refusal(g.guard.verify(g.anon("198.51.100.1"), { id: challenge.id, nonce }))).status).toBe(
+      403,
+    );
+    const { pass, expires_at } = await g.guard.verify(g.anon(peer), {
+      id: challenge.id,
+      nonce,
+      solveMs: 120,
+    });
+    expect(expires_at).toBeGreaterThan(1_800_000_000);
+    expect((await refusal(g.guard.verify(g.anon(peer), { id: challenge.id, nonce }))).status).toBe(409);
+    // With the pass the flood goes on; without it, another challenge.
+    const admission = await g.guard.admit(g.anon(peer, pass));
+    await admission.release();
+    expect((await refusal(g.guard.admit(g.anon(peer)))).code).toBe("challenge_required");
+    // Bound to the client: another address cannot use it (and is challenged: it floods too, with a bad pass).
+    expect(await g.metric("tollgate_challenge_verifications_total", { result: "solved" })).toBe(1);
+    expect(await g.metric("tollgate_challenge_verifications_total", { result: "wrong_nonce" })).toBe(1);
+    expect(await g.metric("tollgate_challenge_verifications_total", { result: "replayed" })).toBe(1);
+    expect(await g.metric("tollgate_challenge_solve_seconds_count")).toBe(1);
+  });
+
+  it("refuses an expired challenge with 410 and an expired or forged pass like no pass", async () => {
+    const g = guarded();
+    const peer = "203.0.113.9";
+    const challenge = await challenged(g, peer);
+    const nonce = solve(challenge.seed, challenge.difficulty);
+    await g.clock.advance(121_000);
+    expect((await refusal(g.guard.verify(g.anon(peer), { id: challenge.id, nonce }))).status).toBe(410);
+    const fresh = await challenged(g, peer);
+    const { pass } = await g.guard.verify(g.anon(peer), {
+      id: fresh.id,
+      nonce: solve(fresh.seed, fresh.difficulty),
+    });
+    const forged = `${pass.split(".")[0]}.AAAA`;
+    expect((await refusal(g.guard.admit(g.anon(peer, forged)))).code).toBe("challenge_required");
+    // An expired pass exempts nothing: flooding with it is challenged like flooding without one.
+    await g.clock.advance(3_600_000);
+    let challengedWithPass = false;
+    for (let i = 0; i < 100 && !challengedWithPass; i++) {
+      challengedWithPass = await g.guard.admit(g.anon(peer, pass)).then(
+        async (a) => {
+          await a.release();
+          return false;
+        },
+        (e: GatewayError) => e.code === "challenge_required",
+      );
+    }
+    expect(challengedWithPass).toBe(true);
+  });
+
+  it("raises difficulty with load and lowers it when the surge ends", async () => {
+    const load = { value: 0 };
+    const g = guarded({}, load);
+    /** Sends n requests at once from one address; the difficulty of the last challenge (0 if none). */
+    const difficultyAfter = async (peer: string, n: number) => {
+      let difficulty = 0;
+      for (let i = 0; i < n; i++) {
+        await g.guard.admit(g.anon(peer)).then(
+          (a) => a.release(),
+          (e: GatewayError) => {
+            difficulty = (e.details?.["challenge"] as Challenge | undefined)?.difficulty ?? 0;
+          },
+        );
+      }
+      return difficulty;
+    };
+    const quiet = await difficultyAfter("198.51.100.20", 40);
+    load.value = 1;
+    const loaded = await difficultyAfter("198.51.100.21", 40);
+    expect(quiet).toBeGreaterThanOrEqual(4);
+    expect(loaded).toBeGreaterThan(quiet);
+    expect(await g.metric("tollgate_challenge_difficulty_bits")).toBe(loaded);
+    // The surge ends: a minute later, at no load, the same client at a normal rate is served unchallenged.
+    load.value = 0;
+    await g.clock.advance(60_000);
+    expect(await difficultyAfter("198.51.100.21", 1)).toBe(0);
+  });
+});
+
+function solveChecks(challenge: Challenge, nonce: string): boolean {
+  const digest = createHash("sha256")
+    .update(challenge.seed + nonce)
+    .digest();
+  let bits = 0;
+  for (const byte of digest) {
+    if (byte === 0) bits += 8;
+    else {
+      bits += Math.clz32(byte) - 24;
+      break;
+    }
+  }
+  return bits >= challenge.difficulty;
+}
