@@ -1,6 +1,7 @@
-import { Pool } from "undici";
+import { type Dispatcher, Pool } from "undici";
 import { CompletionBodyReader } from "./completion-body.js";
 import type { Sender } from "./open-loop.js";
+import type { WorkloadRequest } from "./workload.js";
 
 export interface HttpSenderOptions {
   /** Origin of the server, e.g. `http://127.0.0.1:8080`; a path in it is ignored. */
@@ -11,8 +12,20 @@ export interface HttpSenderOptions {
   connections?: number;
 }
 
+/** What {@link HttpSender.sendWithHeaders} resolves with: a {@link Sender}'s outcome and the response headers. */
+export type HttpOutcome = Awaited<ReturnType<Sender>> & {
+  /** Set when the body was read to the end; absent when the request failed (no response, or a cut-off body). */
+  headers?: Dispatcher.ResponseData["headers"];
+};
+
 export interface HttpSender {
   send: Sender;
+  /** As `send`, also resolving with the response headers (for callers that read e.g. `x-cache`). */
+  sendWithHeaders(
+    request: WorkloadRequest,
+    onFirstByte: () => void,
+    signal?: AbortSignal,
+  ): Promise<HttpOutcome>;
   /** Closes every connection, aborting whatever is still in flight. */
   close(): Promise<void>;
 }
@@ -33,7 +46,7 @@ export function createHttpSender(options: HttpSenderOptions): HttpSender {
   const path = options.path ?? DEFAULT_PATH;
   const pool = new Pool(new URL(options.baseUrl).origin, { connections, pipelining: 1 });
 
-  const send: Sender = async (request, onFirstByte, signal) => {
+  const sendWithHeaders: HttpSender["sendWithHeaders"] = async (request, onFirstByte, signal) => {
     let status = 0;
     try {
       const response = await pool.request({
@@ -55,11 +68,16 @@ export function createHttpSender(options: HttpSenderOptions): HttpSender {
         first = false;
         reader.push(chunk as string);
       }
-      return { status, ...reader.finish(status >= 200 && status < 300) };
+      return { status, ...reader.finish(status >= 200 && status < 300), headers: response.headers };
     } catch (error) {
       return { status, completionTokens: 0, error: error instanceof Error ? error.message : String(error) };
     }
   };
 
-  return { send, close: () => pool.destroy() };
+  const send: Sender = async (request, onFirstByte, signal) => {
+    const { headers: _headers, ...outcome } = await sendWithHeaders(request, onFirstByte, signal);
+    return outcome;
+  };
+
+  return { send, sendWithHeaders, close: () => pool.destroy() };
 }

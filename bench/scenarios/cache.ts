@@ -1,16 +1,14 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { performance } from "node:perf_hooks";
-import { Pool } from "undici";
 import { parse, stringify } from "yaml";
 import { hashString, SeededRandom } from "../../src/core/random.js";
-import { parsePrometheusText, type Sample, sampleValue } from "../../test/helpers/prometheus.js";
 import { startGateway } from "../harness/processes.js";
-import { CompletionBodyReader } from "../lib/completion-body.js";
-import { LatencyHistogram, type LatencySummary } from "../lib/histogram.js";
-import { type OpenLoopResult, runOpenLoop, type Sender } from "../lib/open-loop.js";
+import type { LatencySummary } from "../lib/histogram.js";
+import { metricDelta, type ScrapePair, scrapeMetrics, sumSamples } from "../lib/metrics-scrape.js";
+import { type OpenLoopResult, runOpenLoop } from "../lib/open-loop.js";
 import { type WorkloadRequest, wordText } from "../lib/workload.js";
+import { createXCacheSender } from "../lib/x-cache-sender.js";
 import { repeatShare, ZipfDistribution } from "../lib/zipf.js";
 import type { Scenario } from "./types.js";
 
@@ -95,10 +93,10 @@ async function measure(o: {
 }): Promise<{ run: Record<string, unknown>; summary: RunSummary }> {
   const { zipf, settings } = o;
   const gateway = await startGateway(o.configFile);
-  const sender = createCacheSender(gateway.baseUrl);
+  const sender = createXCacheSender({ baseUrl: gateway.baseUrl });
   try {
     await warmUp({ baseUrl: gateway.baseUrl, rate: settings.rate, durationMs: settings.warmupMs });
-    const before = await scrape(gateway.baseUrl);
+    const before = await scrapeMetrics(gateway.baseUrl);
     // Same seeds for both runs of a setting: the same prompts in the same order at the same times.
     const random = new SeededRandom(hashString(`zipf-${zipf.exponent}`, PROMPTS.seed));
     const drawn: number[] = [];
@@ -116,7 +114,7 @@ async function measure(o: {
       },
       drainTimeoutMs: settings.drainTimeoutMs,
     });
-    const after = await scrape(gateway.baseUrl);
+    const after = await scrapeMetrics(gateway.baseUrl);
     const byXCache = sender.latencies();
     return {
       run: { ...result, xCache: sender.tally, e2eByXCache: byXCache },
@@ -180,73 +178,6 @@ function promptRequests(): WorkloadRequest[] {
   });
 }
 
-/** Responses by `x-cache` value; for hits also by `x-tollgate-cache-kind` (exact or coalesced). */
-interface XCacheTally {
-  HIT: number;
-  MISS: number;
-  BYPASS: number;
-  /** No x-cache header (an error response). */
-  none: number;
-  hitKinds: Record<string, number>;
-}
-
-/**
- * The default open-loop sender (http-sender.ts) does not expose response headers; this one is the same
- * undici Pool POST for JSON bodies, counting `x-cache` and timing each outcome from the moment it is sent.
- */
-function createCacheSender(baseUrl: string) {
-  const pool = new Pool(baseUrl, { connections: 64, pipelining: 1 });
-  const tally: XCacheTally = { HIT: 0, MISS: 0, BYPASS: 0, none: 0, hitKinds: {} };
-  const histograms = new Map<string, LatencyHistogram>();
-  const send: Sender = async (request, onFirstByte, signal) => {
-    const startedAt = performance.now();
-    let status = 0;
-    try {
-      const response = await pool.request({
-        path: "/v1/chat/completions",
-        method: "POST",
-        headers: request.headers,
-        body: request.bodyText,
-        signal: signal ?? null,
-      });
-      status = response.statusCode;
-      const xCache = String(response.headers["x-cache"] ?? "none");
-      const reader = new CompletionBodyReader({ stream: false });
-      response.body.setEncoding("utf8");
-      for await (const chunk of response.body) {
-        onFirstByte();
-        reader.push(chunk as string);
-      }
-      const outcome = reader.finish(status >= 200 && status < 300);
-      if (xCache === "HIT" || xCache === "MISS" || xCache === "BYPASS") tally[xCache]++;
-      else tally.none++;
-      if (xCache === "HIT") {
-        const kind = String(response.headers["x-tollgate-cache-kind"] ?? "unknown");
-        tally.hitKinds[kind] = (tally.hitKinds[kind] ?? 0) + 1;
-      }
-      const histogram = histograms.get(xCache) ?? new LatencyHistogram();
-      histograms.set(xCache, histogram);
-      histogram.record(performance.now() - startedAt);
-      return { status, ...outcome };
-    } catch (error) {
-      return { status, completionTokens: 0, error: error instanceof Error ? error.message : String(error) };
-    }
-  };
-  return {
-    send,
-    tally,
-    latencies: (): Record<string, LatencySummary> =>
-      Object.fromEntries([...histograms].map(([key, h]) => [key, h.summary()])),
-    close: () => pool.destroy(),
-  };
-}
-
-async function scrape(baseUrl: string): Promise<Sample[]> {
-  const response = await fetch(`${baseUrl}/metrics`);
-  if (!response.ok) throw new Error(`GET /metrics answered ${response.status}`);
-  return parsePrometheusText(await response.text());
-}
-
 interface RunSummary {
   /** Share of requests whose prompt occurred earlier in the sequence: what the cache can reach. */
   expectedHitRate: number;
@@ -278,19 +209,18 @@ interface RunSummary {
   storeEntries: number;
 }
 
-function summarise(o: {
-  before: Sample[];
-  after: Sample[];
-  result: OpenLoopResult;
-  byXCache: Record<string, LatencySummary>;
-  /** Responses with `x-cache: HIT`. */
-  hits: number;
-  expectedHitRate: number;
-  analyticHitRate: number;
-}): RunSummary {
+function summarise(
+  o: ScrapePair & {
+    result: OpenLoopResult;
+    byXCache: Record<string, LatencySummary>;
+    /** Responses with `x-cache: HIT`. */
+    hits: number;
+    expectedHitRate: number;
+    analyticHitRate: number;
+  },
+): RunSummary {
   const responses = o.result.ok;
-  const delta = (name: string, labels: Record<string, string> = {}) =>
-    sampleValue(o.after, name, labels) - sampleValue(o.before, name, labels);
+  const delta = (name: string, labels: Record<string, string> = {}) => metricDelta(o, name, labels);
   const cacheRequests = (result?: string) =>
     delta("tollgate_cache_requests_total", { model: MODEL, ...(result && { result }) });
   const requests = cacheRequests();
@@ -315,8 +245,8 @@ function summarise(o: {
     gpuSeconds: gpuOnly("tollgate_gpu_seconds_total"),
     generations: responses - o.hits,
     savedUsd: delta("tollgate_cache_saved_cost_usd_total"),
-    storeBytes: sampleValue(o.after, "tollgate_store_bytes", { store: "memory" }),
-    storeEntries: sampleValue(o.after, "tollgate_store_entries", { store: "memory" }),
+    storeBytes: sumSamples(o.after, "tollgate_store_bytes", { store: "memory" }),
+    storeEntries: sumSamples(o.after, "tollgate_store_entries", { store: "memory" }),
   };
 }
 

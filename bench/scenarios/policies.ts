@@ -5,6 +5,7 @@ import { parse, stringify } from "yaml";
 import { POLICY_NAMES, type PolicyName } from "../../src/routing/policies/index.js";
 import { startGateway } from "../harness/processes.js";
 import { LatencyHistogram } from "../lib/histogram.js";
+import { metricDelta, metricDeltaBy, type ScrapePair, scrapeMetrics } from "../lib/metrics-scrape.js";
 import { type RequestSample, runOpenLoop } from "../lib/open-loop.js";
 import { CHAT_WORKLOAD, createWorkload, type WorkloadSpec } from "../lib/workload.js";
 import type { Scenario } from "./types.js";
@@ -56,7 +57,7 @@ export const policies: Scenario = {
         const gateway = await startGateway(configFile);
         try {
           context.log(`${policy}: ${settings.rate} req/s Poisson for ${settings.durationMs / 1000} s`);
-          const before = await scrape(gateway.baseUrl);
+          const before = await scrapeMetrics(gateway.baseUrl);
           const slo = new SloCounter(SLO);
           const requests = createWorkload(workload);
           const result = await runOpenLoop({
@@ -70,7 +71,7 @@ export const policies: Scenario = {
             drainTimeoutMs: settings.drainTimeoutMs,
             onRequest: (sample) => slo.record(sample),
           });
-          const after = await scrape(gateway.baseUrl);
+          const after = await scrapeMetrics(gateway.baseUrl);
           const s = summarise({ before, after, slo, offered: result.offered });
           summary[policy] = s;
           runs[policy] = { ...result, tpot: slo.tpot.summary() };
@@ -139,17 +140,10 @@ interface PolicySummary {
   deploymentShare: Record<string, number>;
 }
 
-function summarise(o: { before: Samples; after: Samples; slo: SloCounter; offered: number }): PolicySummary {
-  const delta = (name: string) => sumOf(o.after, name) - sumOf(o.before, name);
-  const costUsd = delta("tollgate_cost_usd_total");
-  const responses = delta("tollgate_response_cost_usd_count");
-  const decisions = new Map<string, number>();
-  for (const sample of o.after) {
-    if (sample.name !== "tollgate_routing_decisions_total") continue;
-    const deployment = sample.labels["deployment"] ?? "";
-    const earlier = o.before.find((b) => b.name === sample.name && b.labels["deployment"] === deployment);
-    decisions.set(deployment, (decisions.get(deployment) ?? 0) + sample.value - (earlier?.value ?? 0));
-  }
+function summarise(o: ScrapePair & { slo: SloCounter; offered: number }): PolicySummary {
+  const costUsd = metricDelta(o, "tollgate_cost_usd_total");
+  const responses = metricDelta(o, "tollgate_response_cost_usd_count");
+  const decisions = metricDeltaBy(o, "tollgate_routing_decisions_total", "deployment");
   const totalDecisions = [...decisions.values()].reduce((a, b) => a + b, 0);
   const share = (n: number) => (o.offered > 0 ? n / o.offered : 0);
   return {
@@ -162,34 +156,6 @@ function summarise(o: { before: Samples; after: Samples; slo: SloCounter; offere
       [...decisions].map(([name, n]) => [name, totalDecisions > 0 ? n / totalDecisions : 0]),
     ),
   };
-}
-
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-type Samples = readonly Sample[];
-
-/** The gateway's /metrics in Prometheus text format, as samples (comments skipped; label values unescaped). */
-async function scrape(baseUrl: string): Promise<Samples> {
-  const response = await fetch(`${baseUrl}/metrics`);
-  if (!response.ok) throw new Error(`GET /metrics answered ${response.status}`);
-  const samples: Sample[] = [];
-  for (const line of (await response.text()).split("\n")) {
-    const match = /^([A-Za-z_:][\w:]*)(?:\{(.*)\})? (\S+)/.exec(line);
-    if (match === null) continue;
-    const labels: Record<string, string> = {};
-    for (const l of (match[2] ?? "").matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) {
-      labels[l[1]!] = l[2]!.replace(/\\(.)/g, (_, c: string) => (c === "n" ? "\n" : c));
-    }
-    samples.push({ name: match[1]!, labels, value: Number(match[3]) });
-  }
-  return samples;
-}
-
-function sumOf(samples: Samples, name: string): number {
-  return samples.reduce((sum, s) => (s.name === name ? sum + s.value : sum), 0);
 }
 
 function notes(

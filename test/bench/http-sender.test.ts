@@ -86,6 +86,24 @@ describe("createHttpSender", () => {
     expect(outcome.error).toEqual(expect.any(String));
   });
 
+  it("resolves with the response headers from sendWithHeaders, and without them on a transport failure", async () => {
+    const origin = await serve((_body, _req, res) => {
+      res.writeHead(200, { "content-type": "application/json", "x-cache": "HIT" });
+      res.end(JSON.stringify({ choices: [], usage: { completion_tokens: 2 } }));
+    });
+    const sender = createHttpSender({ baseUrl: origin });
+    const outcome = await sender.sendWithHeaders(request({ stream: false }), () => {});
+    await sender.close();
+    expect(outcome).toMatchObject({ status: 200, completionTokens: 2 });
+    expect(outcome.headers?.["x-cache"]).toBe("HIT");
+
+    const closed = createHttpSender({ baseUrl: "http://127.0.0.1:1" });
+    const failed = await closed.sendWithHeaders(request({}), () => {});
+    await closed.close();
+    expect(failed.status).toBe(0);
+    expect(failed.headers).toBeUndefined();
+  });
+
   it("rejects a bad connection count", () => {
     expect(() => createHttpSender({ baseUrl: "http://127.0.0.1:1", connections: 0 })).toThrow(/connections/);
   });
