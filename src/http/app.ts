@@ -123,9 +123,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.onError((error, c) => {
     const gatewayError = toGatewayError(error, c.get("requestId"));
     const log = c.get("logger") ?? logger;
-    // Shedding is the scheduler doing its job under overload (counted in tollgate_admission_total): a log
-    // line per shed request would cost the most exactly when the gateway has the least to spare.
-    if (gatewayError.code === "overloaded" || gatewayError.code === "tenant_over_share")
+    // Shedding, throttling and challenges are the gateway doing its job under a surge (each is counted in
+    // metrics): a log line per refused request would cost the most exactly when there is least to spare.
+    if (QUIET_CODES.has(gatewayError.code))
       log.debug({ requestId: c.get("requestId"), code: gatewayError.code }, gatewayError.message);
     else if (gatewayError.status >= 500)
       log.error({ err: error, requestId: c.get("requestId") }, gatewayError.message);
@@ -140,6 +140,13 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   });
   return app;
 }
+
+const QUIET_CODES: ReadonlySet<string> = new Set([
+  "overloaded",
+  "tenant_over_share",
+  "rate_limit_exceeded",
+  "challenge_required",
+]);
 
 /** A client's own request id is kept when it is short and made of safe characters (it is echoed and logged). */
 const SAFE_REQUEST_ID = /^[\w\-=.:]{1,128}$/;
