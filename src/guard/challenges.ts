@@ -49,7 +49,27 @@ export class Challenges {
     this.#passTtlSeconds = options.passTtlSeconds;
   }
 
+  /**
+   * A challenge for `subject`: its outstanding one when that is still fresh and at least as hard, so a client
+   * that keeps knocking does not mint (and store) a new challenge per request; a new one otherwise.
+   */
   async issue(subject: string, difficulty: number): Promise<Challenge> {
+    const nowSeconds = Math.floor(this.#clock.epochMs() / 1000);
+    const outstanding = await this.#store.get(`chfor:${subject}`);
+    if (outstanding !== undefined) {
+      const previous = JSON.parse(outstanding.toString("utf8")) as Challenge;
+      // Keep at least half its lifetime for the client to solve it in.
+      if (previous.difficulty >= difficulty && previous.expires_at - nowSeconds >= this.#ttlSeconds / 2)
+        return previous;
+    }
+    const issued = await this.#mint(subject, difficulty);
+    await this.#store.set(`chfor:${subject}`, Buffer.from(JSON.stringify(issued)), {
+      ttlMs: this.#ttlSeconds * 1000,
+    });
+    return issued;
+  }
+
+  async #mint(subject: string, difficulty: number): Promise<Challenge> {
     const id = randomUUID();
     const seed = randomBytes(16).toString("hex");
     const expiresAt = Math.floor(this.#clock.epochMs() / 1000) + this.#ttlSeconds;

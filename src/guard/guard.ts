@@ -137,23 +137,27 @@ export class Guard {
     if (!this.#config.enabled) return this.#admission(identity, undefined, async () => {});
     const passed = await this.#checkPass(identity, input.pass);
     const { challenge } = this.#config;
-    if (challenge.enabled && !passed) {
-      const risk = await this.#risk(identity);
+    if (challenge.enabled) {
+      // A pass vouches that a person is there: it waives the no-key and load terms, not flooding. A passed
+      // client whose own rate reaches the flood rate is challenged again (one solve must not buy an hour of
+      // flooding).
+      const risk = await this.#risk(identity, passed);
       if (risk >= challenge.threshold) {
         const difficulty = difficultyFor(risk, challenge);
         const issued = await this.#challenges.issue(identity.subject, difficulty);
         this.#metrics.challengesIssued.inc();
-        this.#metrics.challengeDifficulty.set(difficulty);
-        this.#metrics.guardRequests.inc({ decision: "challenged", reason: "risk", tier });
+        this.#metrics.challengeDifficulty.set(issued.difficulty);
+        this.#metrics.guardRequests.inc({
+          decision: "challenged",
+          reason: passed ? "flood_with_pass" : "risk",
+          tier,
+        });
         throw new GatewayError(
           "challenge_required",
-          `Verification required: solve the proof-of-work challenge and send the pass in x-tollgate-pass (see ${"POST /v1/challenge/verify"}).`,
+          "Verification required: solve the proof-of-work challenge and send the pass in x-tollgate-pass (POST /v1/challenge/verify).",
           { details: { challenge: issued } },
         );
       }
-    } else if (challenge.enabled) {
-      // Count the request towards its client's rate even when a pass lets it through.
-      await this.#track(identity);
     }
     let requests: LimitState | undefined;
     let release: () => Promise<void>;
@@ -236,15 +240,15 @@ export class Guard {
   }
 
   /** The request's risk, after counting it towards its client's rate. */
-  async #risk(identity: Identity): Promise<number> {
+  async #risk(identity: Identity, passed: boolean): Promise<number> {
     const { ratePerSecond, lastSecond } = await this.#track(identity);
     const failures = await this.#store.increment(`gfail:${identity.subject}`, 0, { ttlMs: 3_600_000 });
     return riskScore({
-      anonymous: identity.kind === "anonymous",
+      anonymous: identity.kind === "anonymous" && !passed,
       ratePerSecond,
       lastSecond,
       floodRatePerSecond: this.#config.challenge.floodRatePerSecond,
-      load: this.#load(),
+      load: passed ? 0 : this.#load(),
       failures,
     });
   }

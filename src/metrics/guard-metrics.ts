@@ -14,7 +14,7 @@ export function createGuardMetrics(registry: Registry) {
     }),
     challengesIssued: new Counter({
       name: "tollgate_challenges_issued_total",
-      help: "Proof-of-work challenges issued.",
+      help: "Challenge responses sent (a client's outstanding challenge, handed out again, counts again).",
       registers: [registry],
     }),
     challengeVerifications: new Counter({

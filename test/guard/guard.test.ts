@@ -217,6 +217,49 @@ describe("challenges", () => {
     expect(challengedWithPass).toBe(true);
   });
 
+  it("hands a client that keeps knocking its outstanding challenge instead of minting one per request", async () => {
+    const g = guarded();
+    const first = await challenged(g, "192.0.2.50");
+    const again = await challenged(g, "192.0.2.50");
+    expect(again.id).toBe(first.id);
+  });
+
+  it("lets a pass holder through at a human pace but challenges it again when it floods", async () => {
+    const load = { value: 1 };
+    const g = guarded({}, load);
+    const peer = "192.0.2.60";
+    const challenge = await challenged(g, peer);
+    const { pass } = await g.guard.verify(g.anon(peer), {
+      id: challenge.id,
+      nonce: solve(challenge.seed, challenge.difficulty),
+    });
+    // A minute later, under full load, a pass holder at one request per second is served.
+    await g.clock.advance(60_000);
+    for (let i = 0; i < 5; i++) {
+      await (await g.guard.admit(g.anon(peer, pass))).release();
+      await g.clock.advance(1_000);
+    }
+    // Flooding with the same pass: challenged again.
+    let again: GatewayError | undefined;
+    for (let i = 0; i < 200 && again === undefined; i++) {
+      again = await g.guard.admit(g.anon(peer, pass)).then(
+        async (a) => {
+          await a.release();
+          return undefined;
+        },
+        (e: GatewayError) => e,
+      );
+    }
+    expect(again?.code).toBe("challenge_required");
+    expect(
+      await g.metric("tollgate_guard_requests_total", {
+        decision: "challenged",
+        reason: "flood_with_pass",
+        tier: "anonymous",
+      }),
+    ).toBe(1);
+  });
+
   it("raises difficulty with load and lowers it when the surge ends", async () => {
     const load = { value: 0 };
     const g = guarded({}, load);
