@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { writeResult } from "./lib/report.js";
+import { botFlood } from "./scenarios/bot-flood.js";
 import { cache } from "./scenarios/cache.js";
 import { memory } from "./scenarios/memory.js";
 import { microBatching } from "./scenarios/micro-batching.js";
@@ -12,7 +13,10 @@ import { steadyChat } from "./scenarios/steady-chat.js";
 import { streamingChat } from "./scenarios/streaming-chat.js";
 import type { Scenario } from "./scenarios/types.js";
 
-/** `npm run bench -- <scenario> [--quick] [--out DIR]`: runs one scenario and writes its result files. */
+/**
+ * `npm run bench -- <scenario> [--quick] [--solve-challenges] [--out DIR]`: runs one scenario and writes its
+ * result files.
+ */
 const SCENARIOS: readonly Scenario[] = [
   overhead,
   steadyChat,
@@ -24,7 +28,16 @@ const SCENARIOS: readonly Scenario[] = [
   cache,
   sloOverload,
   microBatching,
+  botFlood,
 ];
+
+const USAGE = `Usage: npm run bench -- <scenario> [--quick] [--solve-challenges] [--out DIR]
+
+  --quick             a CI-sized run (well under 20 s)
+  --solve-challenges  load clients solve the guard's proof-of-work challenges (403 challenge_required) and
+                      retry with the pass, as legitimate scripts would; bot-flood adds a run where they do
+  --out DIR           write <scenario>.json and .md to DIR instead of bench/results
+`;
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -32,6 +45,7 @@ async function main(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       quick: { type: "boolean", default: false },
+      "solve-challenges": { type: "boolean", default: false },
       out: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
@@ -39,12 +53,13 @@ async function main(argv: string[]): Promise<number> {
   const scenario = SCENARIOS.find((s) => s.name === positionals[0]);
   if (values.help || scenario === undefined) {
     const list = SCENARIOS.map((s) => `  ${s.name.padEnd(16)} ${s.description}`).join("\n");
-    process.stderr.write(`Usage: npm run bench -- <scenario> [--quick] [--out DIR]\n\nScenarios:\n${list}\n`);
+    process.stderr.write(`${USAGE}\nScenarios:\n${list}\n`);
     return values.help ? 0 : 2;
   }
   const started = Date.now();
   const output = await scenario.run({
     quick: values.quick,
+    solveChallenges: values["solve-challenges"],
     log: (message) => process.stderr.write(`[${scenario.name}] ${message}\n`),
   });
   const files = writeResult({

@@ -16,6 +16,8 @@ export interface HttpSenderOptions {
 export type HttpOutcome = Awaited<ReturnType<Sender>> & {
   /** Set when the body was read to the end; absent when the request failed (no response, or a cut-off body). */
   headers?: Dispatcher.ResponseData["headers"];
+  /** The body of a non-2xx response read to the end (its first {@link MAX_ERROR_BODY_CHARS} characters). */
+  errorBody?: string;
 };
 
 export interface HttpSender {
@@ -32,11 +34,15 @@ export interface HttpSender {
 
 export const DEFAULT_PATH = "/v1/chat/completions";
 export const DEFAULT_CONNECTIONS = 64;
+/** An error body longer than this is cut: OpenAI error objects (a challenge's puzzle included) are < 1 KiB. */
+export const MAX_ERROR_BODY_CHARS = 16_384;
 
 /**
  * POSTs workload requests over an undici `Pool` (keep-alive, no pipelining: one request per connection at a
  * time, as browsers and the OpenAI SDK do), reads each body to the end and counts its completion tokens.
  * Transport failures resolve with `status: 0` and an `error`, so one bad request never stops a run.
+ * `onFirstByte` fires only for 2xx responses: an error answer (a 403 challenge, a 429) has no first token, and
+ * a client that retries after it (challenge-solver.ts) must not have its TTFT stopped by it.
  */
 export function createHttpSender(options: HttpSenderOptions): HttpSender {
   const connections = options.connections ?? DEFAULT_CONNECTIONS;
@@ -57,8 +63,14 @@ export function createHttpSender(options: HttpSenderOptions): HttpSender {
         signal: signal ?? null,
       });
       status = response.statusCode;
+      const ok = status >= 200 && status < 300;
       const contentType = String(response.headers["content-type"] ?? "");
       const stream = contentType.includes("text/event-stream");
+      if (!ok) {
+        const text = await response.body.text();
+        const errorBody = text.slice(0, MAX_ERROR_BODY_CHARS);
+        return { status, completionTokens: 0, headers: response.headers, errorBody };
+      }
       // Streams: TTFT is the first event with generated text. JSON: the first byte of the body.
       const reader = new CompletionBodyReader(stream ? { stream, onFirstContent: onFirstByte } : { stream });
       response.body.setEncoding("utf8");
@@ -68,14 +80,18 @@ export function createHttpSender(options: HttpSenderOptions): HttpSender {
         first = false;
         reader.push(chunk as string);
       }
-      return { status, ...reader.finish(status >= 200 && status < 300), headers: response.headers };
+      return { status, ...reader.finish(true), headers: response.headers };
     } catch (error) {
       return { status, completionTokens: 0, error: error instanceof Error ? error.message : String(error) };
     }
   };
 
   const send: Sender = async (request, onFirstByte, signal) => {
-    const { headers: _headers, ...outcome } = await sendWithHeaders(request, onFirstByte, signal);
+    const {
+      headers: _headers,
+      errorBody: _errorBody,
+      ...outcome
+    } = await sendWithHeaders(request, onFirstByte, signal);
     return outcome;
   };
 

@@ -2,6 +2,12 @@
 export interface ScenarioContext {
   /** CI-sized run (well under 20 s); full runs are for humans. */
   quick: boolean;
+  /**
+   * `--solve-challenges`: the load clients act as legitimate clients that answer the guard's proof-of-work
+   * challenges (bench/lib/challenge-solver.ts) instead of counting the 403s; default false. Only scenarios
+   * whose gateway runs the guard are affected (bot-flood); the others turn the guard off.
+   */
+  solveChallenges?: boolean;
   log(message: string): void;
 }
 

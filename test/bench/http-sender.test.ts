@@ -86,6 +86,22 @@ describe("createHttpSender", () => {
     expect(outcome.error).toEqual(expect.any(String));
   });
 
+  it("gives a non-2xx answer's body to sendWithHeaders, and no first byte", async () => {
+    const body = '{"error":{"code":"challenge_required","challenge":{"id":"c"}}}';
+    const origin = await serve((_body, _req, res) => {
+      res.writeHead(403, { "content-type": "application/json" });
+      res.end(body);
+    });
+    const sender = createHttpSender({ baseUrl: origin });
+    let firstBytes = 0;
+    const outcome = await sender.sendWithHeaders(request({ stream: true }), () => firstBytes++);
+    const plain = await sender.send(request({}), () => firstBytes++);
+    await sender.close();
+    expect(outcome).toMatchObject({ status: 403, completionTokens: 0, errorBody: body });
+    expect(plain).toEqual({ status: 403, completionTokens: 0 });
+    expect(firstBytes).toBe(0);
+  });
+
   it("resolves with the response headers from sendWithHeaders, and without them on a transport failure", async () => {
     const origin = await serve((_body, _req, res) => {
       res.writeHead(200, { "content-type": "application/json", "x-cache": "HIT" });
