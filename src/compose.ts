@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { responseRevenueUsd, type TokenPricing } from "./accounting/cost.js";
 import type { Backend } from "./backends/backend.js";
 import { FaultInjectingBackend } from "./backends/fault-injection.js";
 import { createBackends } from "./backends/registry.js";
@@ -95,6 +96,7 @@ export function compose(options: ComposeOptions): Composed {
       fallbacks: m.fallbacks,
       canary: m.canary,
       ...(m.shadow !== undefined && { shadow: m.shadow }),
+      ...(m.pricing !== undefined && { pricing: m.pricing }),
       routing: m.routing,
     })),
     deploymentWeights: Object.fromEntries(config.deployments.map((d) => [d.name, d.weight])),
@@ -124,6 +126,9 @@ export function compose(options: ComposeOptions): Composed {
     retarget: (request, model) => served.retargetTo(request, model),
   });
   scheduler = admitted;
+  const pricing = new Map<string, TokenPricing>(
+    config.models.flatMap((m) => (m.pricing ? [[m.id, m.pricing]] : [])),
+  );
   const cache = new ResponseCache({
     enabled: config.cache.enabled,
     coalesce: config.cache.coalesce,
@@ -133,6 +138,7 @@ export function compose(options: ComposeOptions): Composed {
     clock,
     metrics,
     logger,
+    revenueOf: (model, usage) => responseRevenueUsd(usage, pricing.get(model)),
     downstream: (request, signal) => admitted.run(request, signal),
   });
   const pipeline = new Pipeline({ cache, classes, metrics });
@@ -150,6 +156,7 @@ export function compose(options: ComposeOptions): Composed {
     logger,
     clock,
     bodyLimitBytes: config.server.bodyLimitBytes,
+    logPrompts: config.log.prompts,
     exposeRoutingHeaders: config.server.exposeRoutingHeaders,
     ...(config.admin.enabled && {
       admin: { replicas: new Map(backends.map((b) => [b.replica.id, b])), key: config.admin.key },

@@ -27,7 +27,9 @@ export interface ResponseCacheOptions {
   clock: Clock;
   metrics: Metrics;
   logger: Logger;
-  /** The next stage: routing (later, admission and the queue in front of it). */
+  /** List-price revenue of an answer of this model (for the revenue metrics of cache hits). */
+  revenueOf?: (model: string, usage: { promptTokens: number; completionTokens: number }) => number;
+  /** The next stage: scheduling, then routing. */
   downstream: (request: GenerationRequest, signal: AbortSignal) => AsyncIterable<GatewayEvent>;
 }
 
@@ -175,11 +177,12 @@ export class ResponseCache {
       }
       const now = clock.now();
       this.#saved(request.model, "coalesced", event.usage, event.gpuSeconds, event.costUsd);
-      this.#recorder.recordFromCache(request.model, {
+      this.#recorder.recordFromCache(request.model, request.tier ?? "none", {
         arrivalMs: request.arrivalMs,
         firstTokenMs: firstTokenMs ?? now,
         endMs: now,
         completionTokens: event.usage.completionTokens,
+        revenueUsd: this.#options.revenueOf?.(request.model, event.usage) ?? 0,
       });
       yield followerDone(event, {
         arrivalMs: request.arrivalMs,
@@ -224,11 +227,12 @@ export class ResponseCache {
       cache: { kind, ageSeconds },
       onFinished: (usage, firstTokenMs, endMs) => {
         this.#saved(request.model, kind, usage, entry.gpuSeconds, entry.costUsd);
-        this.#recorder.recordFromCache(request.model, {
+        this.#recorder.recordFromCache(request.model, request.tier ?? "none", {
           arrivalMs: request.arrivalMs,
           firstTokenMs,
           endMs,
           completionTokens: usage.completionTokens,
+          revenueUsd: this.#options.revenueOf?.(request.model, usage) ?? 0,
         });
       },
     });

@@ -387,6 +387,11 @@ export const modelSchema = z
       .strict()
       .optional(),
     routing: routingSchema.prefault({}),
+    /** List prices per million tokens, for revenue and margin (README: "Cost and revenue"). Unset: revenue 0. */
+    pricing: z
+      .object({ inputPerMillionUsd: z.number().nonnegative(), outputPerMillionUsd: z.number().nonnegative() })
+      .strict()
+      .optional(),
     cache: modelCacheSchema.prefault({}),
     scheduling: modelSchedulingSchema.prefault({}),
   })
@@ -518,9 +523,11 @@ export const configSchema = z
     log: z
       .object({
         level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+        /** Put the prompt text in each completion's log line (off: prompts are user data). */
+        prompts: z.boolean().default(false),
       })
       .strict()
-      .default({ level: "info" }),
+      .default({ level: "info", prompts: false }),
     /** Seed for every stochastic choice of the simulated backends (faults, output lengths, text). */
     seed: z.number().int().default(42),
     tokenizer: z.enum(["cl100k_base"]).default("cl100k_base"),

@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { responseCostUsd } from "../accounting/cost.js";
+import { responseCostUsd, responseRevenueUsd, spendUsd, type TokenPricing } from "../accounting/cost.js";
 import type { ModelCard } from "../api/responses.js";
 import type { Backend } from "../backends/backend.js";
 import type { RoutingConfig } from "../config/schema.js";
@@ -30,6 +30,8 @@ export interface ServedModelInfo {
   canary?: ReadonlyArray<{ model: string; share: number }>;
   /** A share of requests also sent to another model, answers discarded, outcome and latency measured. */
   shadow?: { model: string; share: number };
+  /** List prices per million tokens, for revenue and margin. */
+  pricing?: TokenPricing;
   routing: RoutingConfig;
 }
 
@@ -66,6 +68,8 @@ export type PrepareInput = {
   /** The SLO class the request runs in. */
   sloClass?: string;
   tenant?: string;
+  /** The client's tier (a metrics label). */
+  tier?: string;
 } & ({ kind: "chat"; messages: readonly ChatMessage[] } | { kind: "completion"; prompt: string });
 
 /** The `done` event as the gateway reports it: the backend's, plus where it ran and what it cost. */
@@ -101,6 +105,8 @@ export class Gateway {
   readonly #routes = new Map<string, ModelRoute>();
   readonly #aliases = new Map<string, string>();
   readonly #created: number;
+  /** Clock time the replicas went into service (their uptime, for spend). */
+  readonly #startedMs: number;
   readonly #random: SeededRandom;
   readonly #stopHealthChecks: Array<() => void> = [];
   readonly #responses: ResponseRecorder;
@@ -110,6 +116,7 @@ export class Gateway {
   constructor(deps: GatewayDeps) {
     this.#deps = deps;
     this.#created = Math.floor(deps.clock.epochMs() / 1000);
+    this.#startedMs = deps.clock.now();
     this.#random = new SeededRandom(deps.seed ?? 1);
     this.#responses = new ResponseRecorder(deps.metrics);
     for (const model of deps.models) {
@@ -215,6 +222,7 @@ export class Gateway {
     if (requested !== undefined) request.requestedMaxTokens = requested;
     if (input.sloClass !== undefined) request.sloClass = input.sloClass;
     if (input.tenant !== undefined) request.tenant = input.tenant;
+    if (input.tier !== undefined) request.tier = input.tier;
     return request;
   }
 
@@ -258,12 +266,17 @@ export class Gateway {
             }
             const replica = this.#replica(event.servedBy.replicaId, route);
             const costUsd = responseCostUsd(event.gpuSeconds, replica?.pricePerGpuHourUsd ?? 0);
-            const labels = { model: route.info.id, deployment: event.servedBy.deployment };
+            const labels = {
+              model: route.info.id,
+              deployment: event.servedBy.deployment,
+              tier: attempt.tier ?? "none",
+            };
             this.#responses.record(labels, {
               arrivalMs: attempt.arrivalMs,
               firstTokenMs: firstTokenMs ?? event.timings.firstTokenMs,
               done: event,
               costUsd,
+              revenueUsd: responseRevenueUsd(event.usage, route.info.pricing),
             });
             yield { ...event, deployment: event.servedBy.deployment, costUsd };
           }
@@ -407,7 +420,11 @@ export class Gateway {
         const raw = backend.snapshot();
         const snap = { ...raw, ready: raw.ready && health.healthy };
         const stats = backend.stats?.();
+        const { gpuCount, pricePerGpuHourUsd: price } = backend.replica;
+        const uptime = Math.max(0, this.#deps.clock.now() - this.#startedMs) / 1000;
         samples.push({
+          spendUsd: spendUsd(uptime, gpuCount, price),
+          ...(stats && { idleCostUsd: spendUsd(Math.max(0, uptime - stats.busyMs / 1000), gpuCount, price) }),
           replica: backend.replica.id,
           deployment: backend.replica.deployment,
           model: backend.replica.model,

@@ -84,6 +84,8 @@ export interface GenerationRequest {
   sloClass?: string;
   /** Who sent it (a tenant, API key or client address; for fair shares). Absent: anonymous. */
   tenant?: string;
+  /** The client's tier, for cost and revenue by tier; absent without the guard ("none"). */
+  tier?: string;
   /** Clock time the gateway received the request. */
   arrivalMs: number;
 }

@@ -31,6 +31,8 @@ export interface AppDeps {
   exposeRoutingHeaders?: boolean;
   /** The admin API's replicas and key; no admin API when absent. */
   admin?: Omit<AdminDeps, "gateway">;
+  /** Put prompt text in completion log lines (log.prompts). */
+  logPrompts?: boolean;
   /** True while the server drains for shutdown: /readyz turns 503 so load balancers stop sending. */
   isDraining?: () => boolean;
 }
@@ -65,16 +67,31 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     await next();
     const status = c.res.status;
     metrics.requests.inc({ endpoint: c.get("endpoint"), model: c.get("model"), status: String(status) });
-    // Access log at debug: free when disabled; a stream is logged when its headers go out.
-    logger.debug(
+    const ms = deps.clock.now() - start;
+    const endpoint = c.get("endpoint");
+    if (endpoint !== "chat_completions" && endpoint !== "completions") {
+      // Scrapes, health checks, model lists: at debug, free when disabled.
+      logger.debug(
+        { requestId: c.get("requestId"), method: c.req.method, path: c.req.path, status, ms },
+        "request",
+      );
+      return;
+    }
+    // One structured line per completion, written when its last byte has gone out.
+    const served = c.get("served");
+    const prompt = deps.logPrompts ? c.get("prompt") : undefined;
+    logger.info(
       {
         requestId: c.get("requestId"),
-        method: c.req.method,
-        path: c.req.path,
+        endpoint,
+        model: c.get("model"),
         status,
-        ms: deps.clock.now() - start,
+        outcome: c.get("errorCode") ?? served?.finishReason ?? "aborted",
+        ms,
+        ...served,
+        ...(prompt !== undefined && { prompt }),
       },
-      "request",
+      "completion",
     );
   });
 
@@ -122,6 +139,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   });
   app.onError((error, c) => {
     const gatewayError = toGatewayError(error, c.get("requestId"));
+    c.set("errorCode", gatewayError.code);
     const log = c.get("logger") ?? logger;
     // Shedding, throttling and challenges are the gateway doing its job under a surge (each is counted in
     // metrics): a log line per refused request would cost the most exactly when there is least to spare.

@@ -18,7 +18,26 @@ export interface AppEnv {
     logger: Logger;
     /** Set by the guard middleware on completion routes. */
     admission?: Admission;
+    /** What served a completion request, accumulated over its generations (for its log line). */
+    served?: ServedSummary;
+    /** The prompt text, logged only with log.prompts. */
+    prompt?: string;
+    /** The error code of a failed request. */
+    errorCode?: string;
   };
+}
+
+/** A completion request's outcome for its structured log line. */
+export interface ServedSummary {
+  sloClass: string;
+  tier: string;
+  deployment: string;
+  finishReason: string;
+  promptTokens: number;
+  completionTokens: number;
+  costUsd: number;
+  sloMet: boolean | undefined;
+  cache: string;
 }
 
 /** What route modules need, handed in by createApp. */

@@ -43,6 +43,10 @@ export interface ReplicaGaugeSample {
   outstanding: number;
   /** Circuit breaker: 0 closed, 1 half-open, 2 open. */
   breakerState: number;
+  /** Accelerator spend since start (uptime x GPUs x price). */
+  spendUsd?: number;
+  /** Spend while no engine step ran (simulated replicas only). */
+  idleCostUsd?: number;
   /** Cumulative engine counters, when the backend is simulated. */
   engine?: { preemptions: number; prefixCacheQueries: number; prefixCacheHits: number; busySeconds: number };
 }
@@ -61,10 +65,24 @@ export interface MetricsOptions {
 export type Metrics = ReturnType<typeof createMetrics>;
 
 const MODEL_DEPLOYMENT = ["model", "deployment"] as const;
+/** Money is also split by client tier (configured tiers, "anonymous", or "none" without the guard). */
+const COST_LABELS = ["model", "deployment", "tier"] as const;
 
 export function createMetrics(options: MetricsOptions = {}) {
   const registry = new Registry();
-  const samples = options.replicaSamples ?? (() => []);
+  const read = options.replicaSamples ?? (() => []);
+  // One snapshot per scrape: the registry runs every collect() in one synchronous pass, so derived series
+  // (spend and idle cost, busy seconds) come from the same clock reading and stay consistent with each other.
+  let snapshot: readonly ReplicaGaugeSample[] | undefined;
+  const samples = () => {
+    if (snapshot === undefined) {
+      snapshot = read();
+      queueMicrotask(() => {
+        snapshot = undefined;
+      });
+    }
+    return snapshot;
+  };
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
 
   type SampleValue = (s: ReplicaGaugeSample) => number | undefined;
@@ -168,15 +186,28 @@ export function createMetrics(options: MetricsOptions = {}) {
     }),
     responseCost: new Histogram({
       name: "tollgate_response_cost_usd",
-      help: "GPU cost of one response: GPU-seconds x price per GPU-hour / 3600 of the replica that served it.",
-      labelNames: MODEL_DEPLOYMENT,
+      help: "GPU cost of one response: GPU-seconds x price per GPU-hour / 3600 of the replica that served it (0 from the cache).",
+      labelNames: COST_LABELS,
       buckets: COST_BUCKETS,
       registers: [registry],
     }),
     costTotal: new Counter({
       name: "tollgate_cost_usd_total",
       help: "GPU cost attributed to responses, in USD.",
-      labelNames: MODEL_DEPLOYMENT,
+      labelNames: COST_LABELS,
+      registers: [registry],
+    }),
+    responseRevenue: new Histogram({
+      name: "tollgate_response_revenue_usd",
+      help: "List-price revenue of one response: prompt and completion tokens x the model's price per million.",
+      labelNames: COST_LABELS,
+      buckets: COST_BUCKETS,
+      registers: [registry],
+    }),
+    revenueTotal: new Counter({
+      name: "tollgate_revenue_usd_total",
+      help: "List-price revenue of responses, in USD (margin = revenue - cost).",
+      labelNames: COST_LABELS,
       registers: [registry],
     }),
     gpuSeconds: new Counter({
@@ -283,6 +314,16 @@ export function createMetrics(options: MetricsOptions = {}) {
       "tollgate_replica_prefix_cache_hit_tokens_total",
       "Prompt tokens found in the replica's prefix cache.",
       (s) => s.engine?.prefixCacheHits,
+    ),
+    replicaSpend: replicaCounter(
+      "tollgate_replica_spend_usd_total",
+      "What the replica's accelerators have cost since it started: uptime x GPUs x price per GPU-hour.",
+      (s) => s.spendUsd,
+    ),
+    replicaIdleCost: replicaCounter(
+      "tollgate_replica_idle_cost_usd_total",
+      "The part of the spend when the replica ran no engine step (simulated replicas): spend = busy cost + idle cost.",
+      (s) => s.idleCostUsd,
     ),
     replicaBusySeconds: replicaCounter(
       "tollgate_replica_busy_seconds_total",

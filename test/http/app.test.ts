@@ -282,7 +282,9 @@ describe("models, health and metrics", () => {
     );
     expect(text).toContain('tollgate_requests_total{endpoint="chat_completions",model="",status="404"} 1');
     expect(text).toContain('tollgate_generation_tokens_total{model="test-model",deployment="scripted"} 5');
-    expect(text).toMatch(/tollgate_response_cost_usd_count\{model="test-model",deployment="scripted"\} 1/);
+    expect(text).toMatch(
+      /tollgate_response_cost_usd_count\{model="test-model",deployment="scripted",tier="none"\} 1/,
+    );
     expect(text).toContain(
       'tollgate_replica_ready{model="test-model",deployment="scripted",replica="scripted/0"} 1',
     );

@@ -12,7 +12,7 @@ import { readJson } from "../body.js";
 import type { AppEnv, RouteDeps } from "../env.js";
 import { cacheHeaders, collect, servedHeaders, sloHeaders, streamResponse } from "../generation-response.js";
 import { clientAbort, requestHeader } from "../node-io.js";
-import { admitPrompt, chargeUsage, classify } from "../request-context.js";
+import { admitPrompt, classify, onGenerationDone } from "../request-context.js";
 
 export function chatRoutes(
   app: Hono<AppEnv>,
@@ -23,7 +23,7 @@ export function chatRoutes(
     const body = validateBody(chatCompletionRequestSchema, await readJson(c, bodyLimitBytes));
     const sampling = samplingParams(body, body.max_completion_tokens);
     const requestId = c.get("requestId");
-    const { slo, tenant } = classify(c, pipeline);
+    const { slo, tenant, tier } = classify(c, pipeline);
     const request = gateway.prepare({
       kind: "chat",
       requestId,
@@ -33,8 +33,10 @@ export function chatRoutes(
       variant: answerVariant(body),
       sloClass: slo.name,
       tenant,
+      tier,
     });
     await admitPrompt(c, request.promptTokens.length);
+    c.set("prompt", request.promptText);
     c.set("model", request.model);
     const abort = clientAbort(c);
     const meta: ResponseMeta = {
@@ -45,7 +47,7 @@ export function chatRoutes(
     const opened = await pipeline.open(request, {
       signal: abort.signal,
       directives: parseCacheControl(requestHeader(c, "cache-control"), requestHeader(c, "pragma")),
-      onDone: chargeUsage(c),
+      onDone: onGenerationDone(c, slo, tier),
     });
     const generation = opened.events;
     const headers = cacheHeaders([opened]);

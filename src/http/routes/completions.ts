@@ -7,7 +7,7 @@ import { readJson } from "../body.js";
 import type { AppEnv, RouteDeps } from "../env.js";
 import { cacheHeaders, collect, servedHeaders, sloHeaders, streamResponse } from "../generation-response.js";
 import { clientAbort, requestHeader } from "../node-io.js";
-import { admitPrompt, chargeUsage, classify } from "../request-context.js";
+import { admitPrompt, classify, onGenerationDone } from "../request-context.js";
 
 export function completionRoutes(
   app: Hono<AppEnv>,
@@ -22,7 +22,7 @@ export function completionRoutes(
       throw new GatewayError("unsupported_parameter", "suffix is not supported.", { param: "suffix" });
     const sampling = samplingParams(body);
     const requestId = c.get("requestId");
-    const { slo, tenant } = classify(c, pipeline);
+    const { slo, tenant, tier } = classify(c, pipeline);
     const prompts = typeof body.prompt === "string" ? [body.prompt] : body.prompt;
     // Validate every prompt before starting any generation, so a bad one costs no GPU time.
     const variant = answerVariant(body);
@@ -36,6 +36,7 @@ export function completionRoutes(
         variant,
         sloClass: slo.name,
         tenant,
+        tier,
       }),
     );
     await admitPrompt(
@@ -44,6 +45,7 @@ export function completionRoutes(
     );
     const model = requests[0]!.model;
     c.set("model", model);
+    c.set("prompt", prompts.join("\n"));
     const abort = clientAbort(c);
     const meta: ResponseMeta = {
       id: `cmpl-${requestId}`,
@@ -52,7 +54,9 @@ export function completionRoutes(
     };
     const directives = parseCacheControl(requestHeader(c, "cache-control"), requestHeader(c, "pragma"));
     const opened = await Promise.all(
-      requests.map((r) => pipeline.open(r, { signal: abort.signal, directives, onDone: chargeUsage(c) })),
+      requests.map((r) =>
+        pipeline.open(r, { signal: abort.signal, directives, onDone: onGenerationDone(c, slo, tier) }),
+      ),
     );
     const generations = opened.map((o) => o.events);
     const headers = cacheHeaders(opened);
