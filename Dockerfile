@@ -4,7 +4,9 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# npm 10.8.2 (Node 20's) can exit 0 from a failed `npm ci` ("Exit handler never called!", npm/cli#7852), leaving
+# a partial node_modules; `npm ls --all` exits non-zero on any missing package, so the build stops here instead.
+RUN npm ci --no-audit --no-fund && npm ls --all >/dev/null
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
