@@ -1,92 +1,29 @@
-import type { Logger } from "pino";
-import { responseCostUsd, responseRevenueUsd, spendUsd, type TokenPricing } from "../accounting/cost.js";
+import { responseCostUsd, responseRevenueUsd } from "../accounting/cost.js";
 import type { ModelCard } from "../api/responses.js";
-import type { Backend } from "../backends/backend.js";
-import type { RoutingConfig } from "../config/schema.js";
-import type { Metrics, ReplicaGaugeSample } from "../metrics/metrics.js";
+import type { ReplicaGaugeSample } from "../metrics/metrics.js";
 import { ResponseRecorder } from "../metrics/response-recorder.js";
-import { type DispatchEvent, type DispatchProgress, dispatch, type ServedBy } from "../routing/dispatch.js";
+import { type DispatchEvent, type DispatchProgress, dispatch } from "../routing/dispatch.js";
 import { startHealthChecks } from "../routing/health-check.js";
 import { createPolicy } from "../routing/policies/index.js";
 import { ReplicaPool } from "../routing/pool.js";
 import { RetryBudget } from "../routing/retry-budget.js";
 import { isRetryable } from "../routing/retry-policy.js";
-import type { Clock } from "./clock.js";
 import { GatewayError } from "./errors.js";
+import type { GatewayDeps, GatewayEvent, PrepareInput, ServedModelInfo } from "./gateway-types.js";
+import { prepareRequest } from "./prepare.js";
 import { SeededRandom } from "./random.js";
+import { sampleReplicas } from "./replica-samples.js";
 import { consumeShadow } from "./shadow.js";
-import type { Tokenizer } from "./tokenizer.js";
-import type { ChatMessage, DoneEvent, GenerationRequest, RequestKind, TokenEvent } from "./types.js";
+import type { GenerationRequest } from "./types.js";
 
-/** What the gateway knows of a served model. */
-export interface ServedModelInfo {
-  id: string;
-  ownedBy: string;
-  contextLength: number;
-  aliases?: readonly string[];
-  /** Models tried in order when this one's pool cannot serve. */
-  fallbacks?: readonly string[];
-  /** Shares of traffic sent to other models instead (canary versions). */
-  canary?: ReadonlyArray<{ model: string; share: number }>;
-  /** A share of requests also sent to another model, answers discarded, outcome and latency measured. */
-  shadow?: { model: string; share: number };
-  /** List prices per million tokens, for revenue and margin. */
-  pricing?: TokenPricing;
-  routing: RoutingConfig;
-}
-
-export interface GatewayDeps {
-  models: readonly ServedModelInfo[];
-  backends: readonly Backend[];
-  /** Relative traffic share per deployment, for weighted policies (default 1). */
-  deploymentWeights?: Readonly<Record<string, number>>;
-  clock: Clock;
-  tokenizer: Tokenizer;
-  metrics: Metrics;
-  logger: Logger;
-  /** Seeds routing's randomness (weighted choice, backoff jitter). */
-  seed?: number;
-}
-
-/** Sampling parameters of one request, normalised by the API layer. */
-export interface SamplingInput {
-  maxTokens: number | undefined;
-  temperature: number;
-  topP: number;
-  stop: readonly string[];
-  seed: number | undefined;
-}
-
-export type PrepareInput = {
-  requestId: string;
-  model: string;
-  sampling: SamplingInput;
-  /** Clock time the request arrived; defaults to now. */
-  arrivalMs?: number;
-  /** Other body fields that may change the answer, as canonical JSON (see GenerationRequest.variant). */
-  variant?: string;
-  /** The SLO class the request runs in. */
-  sloClass?: string;
-  tenant?: string;
-  /** The client's tier (a metrics label). */
-  tier?: string;
-} & ({ kind: "chat"; messages: readonly ChatMessage[] } | { kind: "completion"; prompt: string });
-
-/** The `done` event as the gateway reports it: the backend's, plus where it ran and what it cost. */
-export interface ServedDoneEvent extends DoneEvent {
-  servedBy: ServedBy;
-  deployment: string;
-  costUsd: number;
-  /** Set when the answer came from the cache stage rather than a generation of this request. */
-  cache?: { kind: "exact" | "semantic" | "coalesced"; ageSeconds: number };
-  /** Set by the pipeline: how the response did against its SLO class. */
-  slo?: { class: string; ttft: boolean; tpot: boolean; e2e: boolean; met: boolean };
-}
-
-/** The first token of a generation carries `servedBy` (which model and replica answer), for headers. */
-export type GatewayEvent = (TokenEvent & { servedBy?: ServedBy }) | ServedDoneEvent;
-
-const BREAKER_STATE_VALUE = { closed: 0, "half-open": 1, open: 2 } as const;
+export type {
+  GatewayDeps,
+  GatewayEvent,
+  PrepareInput,
+  SamplingInput,
+  ServedDoneEvent,
+  ServedModelInfo,
+} from "./gateway-types.js";
 
 interface ModelRoute {
   readonly info: ServedModelInfo;
@@ -188,42 +125,7 @@ export class Gateway {
         param: "model",
       });
     }
-    const { text, tokens } =
-      input.kind === "chat"
-        ? this.#deps.tokenizer.encodeChat(input.messages)
-        : { text: input.prompt, tokens: this.#deps.tokenizer.encode(input.prompt) };
-    const context = route.info.contextLength;
-    const requested = input.sampling.maxTokens;
-    const param = input.kind === "chat" ? "messages" : "prompt";
-    if (tokens.length + (requested ?? 1) > context) {
-      const completion = requested === undefined ? "" : `, ${requested} in the completion`;
-      throw new GatewayError(
-        "context_length_exceeded",
-        `This model's maximum context length is ${context} tokens. However, you requested ${tokens.length + (requested ?? 0)} tokens (${tokens.length} in the ${param}${completion}). Please reduce the length of the ${param} or completion.`,
-        { param: requested === undefined ? param : "max_tokens" },
-      );
-    }
-    const base = {
-      id: input.requestId,
-      model: route.info.id,
-      kind: input.kind as RequestKind,
-      promptText: text,
-      promptTokens: tokens,
-      // Like vLLM: without max_tokens a completion may use the rest of the context.
-      maxTokens: requested ?? context - tokens.length,
-      stop: input.sampling.stop,
-      temperature: input.sampling.temperature,
-      topP: input.sampling.topP,
-      arrivalMs: input.arrivalMs ?? this.#deps.clock.now(),
-    };
-    const request: GenerationRequest = input.kind === "chat" ? { ...base, messages: input.messages } : base;
-    if (input.sampling.seed !== undefined) request.seed = input.sampling.seed;
-    if (input.variant !== undefined) request.variant = input.variant;
-    if (requested !== undefined) request.requestedMaxTokens = requested;
-    if (input.sloClass !== undefined) request.sloClass = input.sloClass;
-    if (input.tenant !== undefined) request.tenant = input.tenant;
-    if (input.tier !== undefined) request.tier = input.tier;
-    return request;
+    return prepareRequest(input, route.info, this.#deps.tokenizer, this.#deps.clock.now());
   }
 
   /** The model id a client's name stands for (an alias resolves to its model; other names are returned as is). */
@@ -413,37 +315,10 @@ export class Gateway {
     return route.pool.members.find((m) => m.backend.replica.id === replicaId)?.backend.replica;
   }
 
+  /** Every replica's state for the scrape-time gauges. */
   replicaSamples(): ReplicaGaugeSample[] {
-    const samples: ReplicaGaugeSample[] = [];
-    for (const route of this.#routes.values()) {
-      for (const { backend, tokens, breaker, outstanding, health } of route.pool.members) {
-        const raw = backend.snapshot();
-        const snap = { ...raw, ready: raw.ready && health.healthy };
-        const stats = backend.stats?.();
-        const { gpuCount, pricePerGpuHourUsd: price } = backend.replica;
-        const uptime = Math.max(0, this.#deps.clock.now() - this.#startedMs) / 1000;
-        samples.push({
-          spendUsd: spendUsd(uptime, gpuCount, price),
-          ...(stats && { idleCostUsd: spendUsd(Math.max(0, uptime - stats.busyMs / 1000), gpuCount, price) }),
-          replica: backend.replica.id,
-          deployment: backend.replica.deployment,
-          model: backend.replica.model,
-          ...snap,
-          generationTokensPerSecond: tokens.perSecond(),
-          outstanding,
-          breakerState: BREAKER_STATE_VALUE[breaker.state(this.#deps.clock.now())],
-          ...(stats && {
-            engine: {
-              preemptions: stats.preemptions,
-              prefixCacheQueries: stats.prefixCacheQueries,
-              prefixCacheHits: stats.prefixCacheHits,
-              busySeconds: stats.busyMs / 1000,
-            },
-          }),
-        });
-      }
-    }
-    return samples;
+    const pools = [...this.#routes.values()].map((r) => r.pool);
+    return sampleReplicas(pools, this.#deps.clock.now(), this.#startedMs);
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,79 @@
+import type { Logger } from "pino";
+import type { TokenPricing } from "../accounting/cost.js";
+import type { Backend } from "../backends/backend.js";
+import type { RoutingConfig } from "../config/schema.js";
+import type { Metrics } from "../metrics/metrics.js";
+import type { ServedBy } from "../routing/dispatch.js";
+import type { Clock } from "./clock.js";
+import type { Tokenizer } from "./tokenizer.js";
+import type { ChatMessage, DoneEvent, TokenEvent } from "./types.js";
+
+/** The gateway's inputs and outputs: served models, dependencies, prepared requests and events. */
+
+/** What the gateway knows of a served model. */
+export interface ServedModelInfo {
+  id: string;
+  ownedBy: string;
+  contextLength: number;
+  aliases?: readonly string[];
+  /** Models tried in order when this one's pool cannot serve. */
+  fallbacks?: readonly string[];
+  /** Shares of traffic sent to other models instead (canary versions). */
+  canary?: ReadonlyArray<{ model: string; share: number }>;
+  /** A share of requests also sent to another model, answers discarded, outcome and latency measured. */
+  shadow?: { model: string; share: number };
+  /** List prices per million tokens, for revenue and margin. */
+  pricing?: TokenPricing;
+  routing: RoutingConfig;
+}
+
+export interface GatewayDeps {
+  models: readonly ServedModelInfo[];
+  backends: readonly Backend[];
+  /** Relative traffic share per deployment, for weighted policies (default 1). */
+  deploymentWeights?: Readonly<Record<string, number>>;
+  clock: Clock;
+  tokenizer: Tokenizer;
+  metrics: Metrics;
+  logger: Logger;
+  /** Seeds routing's randomness (weighted choice, backoff jitter). */
+  seed?: number;
+}
+
+/** Sampling parameters of one request, normalised by the API layer. */
+export interface SamplingInput {
+  maxTokens: number | undefined;
+  temperature: number;
+  topP: number;
+  stop: readonly string[];
+  seed: number | undefined;
+}
+
+export type PrepareInput = {
+  requestId: string;
+  model: string;
+  sampling: SamplingInput;
+  /** Clock time the request arrived; defaults to now. */
+  arrivalMs?: number;
+  /** Other body fields that may change the answer, as canonical JSON (see GenerationRequest.variant). */
+  variant?: string;
+  /** The SLO class the request runs in. */
+  sloClass?: string;
+  tenant?: string;
+  /** The client's tier (a metrics label). */
+  tier?: string;
+} & ({ kind: "chat"; messages: readonly ChatMessage[] } | { kind: "completion"; prompt: string });
+
+/** The `done` event as the gateway reports it: the backend's, plus where it ran and what it cost. */
+export interface ServedDoneEvent extends DoneEvent {
+  servedBy: ServedBy;
+  deployment: string;
+  costUsd: number;
+  /** Set when the answer came from the cache stage rather than a generation of this request. */
+  cache?: { kind: "exact" | "semantic" | "coalesced"; ageSeconds: number };
+  /** Set by the pipeline: how the response did against its SLO class. */
+  slo?: { class: string; ttft: boolean; tpot: boolean; e2e: boolean; met: boolean };
+}
+
+/** The first token of a generation carries `servedBy` (which model and replica answer), for headers. */
+export type GatewayEvent = (TokenEvent & { servedBy?: ServedBy }) | ServedDoneEvent;

@@ -1,0 +1,52 @@
+import { GatewayError } from "./errors.js";
+import type { PrepareInput, ServedModelInfo } from "./gateway-types.js";
+import type { Tokenizer } from "./tokenizer.js";
+import type { GenerationRequest, RequestKind } from "./types.js";
+
+/**
+ * A validated request into a GenerationRequest for `model`: tokenizes the prompt (chat template applied) and
+ * checks prompt + max_tokens against the model's context window (400 context_length_exceeded, worded as
+ * OpenAI words it). Without max_tokens, like vLLM, a completion may use the rest of the context.
+ */
+export function prepareRequest(
+  input: PrepareInput,
+  model: ServedModelInfo,
+  tokenizer: Tokenizer,
+  nowMs: number,
+): GenerationRequest {
+  const { text, tokens } =
+    input.kind === "chat"
+      ? tokenizer.encodeChat(input.messages)
+      : { text: input.prompt, tokens: tokenizer.encode(input.prompt) };
+  const context = model.contextLength;
+  const requested = input.sampling.maxTokens;
+  const param = input.kind === "chat" ? "messages" : "prompt";
+  if (tokens.length + (requested ?? 1) > context) {
+    const completion = requested === undefined ? "" : `, ${requested} in the completion`;
+    throw new GatewayError(
+      "context_length_exceeded",
+      `This model's maximum context length is ${context} tokens. However, you requested ${tokens.length + (requested ?? 0)} tokens (${tokens.length} in the ${param}${completion}). Please reduce the length of the ${param} or completion.`,
+      { param: requested === undefined ? param : "max_tokens" },
+    );
+  }
+  const base = {
+    id: input.requestId,
+    model: model.id,
+    kind: input.kind as RequestKind,
+    promptText: text,
+    promptTokens: tokens,
+    maxTokens: requested ?? context - tokens.length,
+    stop: input.sampling.stop,
+    temperature: input.sampling.temperature,
+    topP: input.sampling.topP,
+    arrivalMs: input.arrivalMs ?? nowMs,
+  };
+  const request: GenerationRequest = input.kind === "chat" ? { ...base, messages: input.messages } : base;
+  if (input.sampling.seed !== undefined) request.seed = input.sampling.seed;
+  if (input.variant !== undefined) request.variant = input.variant;
+  if (requested !== undefined) request.requestedMaxTokens = requested;
+  if (input.sloClass !== undefined) request.sloClass = input.sloClass;
+  if (input.tenant !== undefined) request.tenant = input.tenant;
+  if (input.tier !== undefined) request.tier = input.tier;
+  return request;
+}
