@@ -10,6 +10,7 @@ import { ConfigError, loadConfig } from "./config/load.js";
 import type { Config } from "./config/schema.js";
 import { SystemClock } from "./core/clock.js";
 import { startServer } from "./http/server.js";
+import { SIMULATE_USAGE, simulateCommand } from "./simulate/command.js";
 
 const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const DEFAULT_CONFIG = resolve(PACKAGE_ROOT, "config/default.yaml");
@@ -17,12 +18,15 @@ const DEFAULT_CONFIG = resolve(PACKAGE_ROOT, "config/default.yaml");
 const USAGE = `Usage: tollgate [serve] [options]
        tollgate backend --profile MODEL --gpu HARDWARE [options]
        tollgate backend --config FILE [options]
+       tollgate simulate --rate R --duration D [options]
 
 Commands:
   serve             Run the OpenAI-compatible gateway (default).
   backend           Run ONE simulated replica as its own OpenAI-compatible server with
                     vLLM's metric names on /metrics (vllm:*), to simulate a fleet over
                     real HTTP: point a gateway's openai-http deployments at it.
+  simulate          Run a synthetic workload through the pipeline on a virtual clock,
+                    no HTTP, as fast as the CPU allows; print a summary (JSON: --out).
 
 Options (serve):
   --config FILE     YAML configuration (default: config/default.yaml, the embedded
@@ -46,6 +50,8 @@ Options (backend; the command word comes first):
   --port N          Port to listen on (default ${BACKEND_DEFAULT_PORT}, vLLM's; 0 picks a free port).
   --host ADDR       Address to bind (default 127.0.0.1).
 
+${SIMULATE_USAGE}
+
 Environment:
   PORT, HOST        Override server.port / server.host (flags win).
 
@@ -53,6 +59,7 @@ Exit codes: 0 clean shutdown, 1 runtime failure, 2 bad command line or configura
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === "backend") return backendCommand(argv.slice(1));
+  if (argv[0] === "simulate") return simulateCommand(argv.slice(1), { defaultConfig: DEFAULT_CONFIG });
   let parsed: ReturnType<typeof parseCli>;
   try {
     parsed = parseCli(argv);

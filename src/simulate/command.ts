@@ -1,0 +1,121 @@
+import { writeFile } from "node:fs/promises";
+import { parseArgs } from "node:util";
+import { ConfigError, loadConfig } from "../config/load.js";
+import { type SimulationReport, simulate } from "./runner.js";
+import { CHAT_LENGTHS } from "./workload.js";
+
+export const SIMULATE_USAGE = `Options (simulate; the command word comes first):
+  --config FILE     YAML configuration (default: config/default.yaml).
+  --rate R          Mean arrival rate, requests per simulated second (Poisson). Required.
+  --duration D      Simulated seconds of arrivals. Required.
+  --seed S          Workload seed (default 1); the engines use the config's seed.
+  --model ID        Model requested (default: the config's first model).
+  --clients N       Distinct client addresses the guard sees (default 1000).
+  --skip-guard      Do not pass requests through the guard.
+  --out FILE        Also write the JSON report to FILE.`;
+
+/** `tollgate simulate`: runs a synthetic workload through the pipeline on a virtual clock. Returns the exit code. */
+export async function simulateCommand(argv: string[], options: { defaultConfig: string }): Promise<number> {
+  let values: ReturnType<typeof parse>["values"];
+  try {
+    ({ values } = parse(argv));
+  } catch (error) {
+    return usageError((error as Error).message);
+  }
+  if (values.help) {
+    process.stdout.write(`Usage: tollgate simulate --rate R --duration D [options]\n\n${SIMULATE_USAGE}\n`);
+    return 0;
+  }
+  const rate = positiveNumber("--rate", values.rate);
+  const duration = positiveNumber("--duration", values.duration);
+  const seed = values.seed === undefined ? 1 : Number(values.seed);
+  const clients = values.clients === undefined ? 1000 : Number(values.clients);
+  const problems = [rate, duration].filter((v): v is string => typeof v === "string");
+  if (!Number.isInteger(seed)) problems.push(`--seed must be an integer, got "${values.seed}"`);
+  if (!(Number.isInteger(clients) && clients >= 1 && clients < 2 ** 24))
+    problems.push(`--clients must be an integer from 1 to 16777215, got "${values.clients}"`);
+  if (problems.length > 0) return usageError(problems.join("\n"));
+
+  const file = values.config ?? options.defaultConfig;
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig({ file, env: process.env });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`tollgate simulate: invalid configuration in ${file}\n`);
+    for (const problem of error.problems) process.stderr.write(`  ${problem}\n`);
+    return 2;
+  }
+  const model = values.model ?? config.models[0]!.id;
+  const report = await simulate({
+    config,
+    seed,
+    guard: !values["skip-guard"],
+    workload: {
+      rate: rate as number,
+      durationS: duration as number,
+      model,
+      ...CHAT_LENGTHS,
+      sloClassMix: {},
+      clients,
+      temperature: 1,
+    },
+  });
+  process.stdout.write(summary(report));
+  if (values.out !== undefined) await writeFile(values.out, `${JSON.stringify(report, null, 2)}\n`);
+  return 0;
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: false,
+    options: {
+      config: { type: "string" },
+      rate: { type: "string" },
+      duration: { type: "string" },
+      seed: { type: "string" },
+      model: { type: "string" },
+      clients: { type: "string" },
+      "skip-guard": { type: "boolean" },
+      out: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+}
+
+/** The number, or a message saying what is wrong with the flag. */
+function positiveNumber(flag: string, raw: string | undefined): number | string {
+  if (raw === undefined) return `${flag} is required`;
+  const value = Number(raw);
+  return Number.isFinite(value) && value > 0 ? value : `${flag} must be a number > 0, got "${raw}"`;
+}
+
+function usageError(message: string): number {
+  process.stderr.write(`tollgate simulate: ${message}\n\n${SIMULATE_USAGE}\n`);
+  return 2;
+}
+
+/** A few lines for a person; the JSON report has everything. */
+export function summary(report: SimulationReport): string {
+  const ms = (v: number) => `${v.toFixed(v < 10 ? 1 : 0)}`;
+  const errors = Object.entries(report.errors)
+    .map(([code, n]) => `${code} ${n}`)
+    .join(", ");
+  const lines = [
+    `requests ${report.requests}, completed ${report.completed}${errors === "" ? "" : `, errors: ${errors}`}`,
+    `simulated ${report.simulatedSeconds.toFixed(1)} s in ${report.wallSeconds.toFixed(2)} s of wall time`,
+    `SLO attainment ${(report.sloAttainment * 100).toFixed(1)}%, goodput ${report.goodputPerSecond.toFixed(2)} req/s, ` +
+      `throughput ${report.throughputTokensPerSecond.toFixed(0)} output tokens/s`,
+    `cost per response $${report.cost.meanPerResponseUsd.toPrecision(3)}, spend $${report.cost.spendUsd.toFixed(4)}`,
+  ];
+  for (const [name, c] of Object.entries(report.classes)) {
+    lines.push(
+      `  ${name}: ${c.completed}/${c.requests} done, SLO ${(c.sloAttainment * 100).toFixed(1)}%; ms p50/p90/p99 ` +
+        `TTFT ${ms(c.ttftMs.p50)}/${ms(c.ttftMs.p90)}/${ms(c.ttftMs.p99)} ` +
+        `TPOT ${ms(c.tpotMs.p50)}/${ms(c.tpotMs.p90)}/${ms(c.tpotMs.p99)} ` +
+        `e2e ${ms(c.e2eMs.p50)}/${ms(c.e2eMs.p90)}/${ms(c.e2eMs.p99)}`,
+    );
+  }
+  return `${lines.join("\n")}\n`;
+}

@@ -1,0 +1,86 @@
+/**
+ * A streaming histogram with log-spaced buckets: memory grows with the logarithm of the value range, not with
+ * the number of samples, and every quantile is within `relativeError` of a sample at that rank (the DDSketch
+ * construction: Masson, Rim & Lee, "DDSketch: A Fast and Fully-Mergeable Quantile Sketch with Relative-Error
+ * Guarantees", VLDB 2019). Bucket i holds values in (gamma^(i-1), gamma^i] with gamma = (1 + a) / (1 - a); its
+ * estimate 2 gamma^i / (gamma + 1) is within a of every value in it.
+ */
+export class LogHistogram {
+  readonly #gamma: number;
+  readonly #logGamma: number;
+  readonly #buckets = new Map<number, number>();
+  /** Values <= 0 (a TTFT of zero on a zero-latency engine): kept apart, reported as 0. */
+  #zeros = 0;
+  #count = 0;
+  #sum = 0;
+  #min = Number.POSITIVE_INFINITY;
+  #max = Number.NEGATIVE_INFINITY;
+
+  constructor(options: { relativeError?: number } = {}) {
+    const a = options.relativeError ?? 0.005;
+    if (!(a > 0 && a < 1)) throw new RangeError(`relativeError must be in (0, 1), got ${a}`);
+    this.#gamma = (1 + a) / (1 - a);
+    this.#logGamma = Math.log(this.#gamma);
+  }
+
+  record(value: number): void {
+    if (!Number.isFinite(value)) return;
+    this.#count++;
+    this.#sum += value;
+    if (value < this.#min) this.#min = value;
+    if (value > this.#max) this.#max = value;
+    if (value <= 0) {
+      this.#zeros++;
+      return;
+    }
+    const index = Math.ceil(Math.log(value) / this.#logGamma);
+    this.#buckets.set(index, (this.#buckets.get(index) ?? 0) + 1);
+  }
+
+  get count(): number {
+    return this.#count;
+  }
+
+  /** Buckets in use: the sketch's memory. */
+  get buckets(): number {
+    return this.#buckets.size;
+  }
+
+  get mean(): number {
+    return this.#count === 0 ? 0 : this.#sum / this.#count;
+  }
+
+  /**
+   * The value at rank floor(q x (count - 1)) in sorted order (q in [0, 1]), within the relative error; clamped
+   * to the exact min and max (returned exactly for q = 0 and q = 1). 0 when empty.
+   */
+  quantile(q: number): number {
+    if (this.#count === 0) return 0;
+    const rank = Math.floor(Math.min(1, Math.max(0, q)) * (this.#count - 1));
+    // The extremes are known exactly.
+    if (rank === 0) return this.#min;
+    if (rank === this.#count - 1) return this.#max;
+    if (rank < this.#zeros) return Math.max(this.#min, 0);
+    let seen = this.#zeros;
+    const indices = [...this.#buckets.keys()].sort((a, b) => a - b);
+    for (const index of indices) {
+      seen += this.#buckets.get(index)!;
+      if (seen > rank) {
+        const estimate = (2 * this.#gamma ** index) / (this.#gamma + 1);
+        return Math.min(this.#max, Math.max(this.#min, estimate));
+      }
+    }
+    return this.#max;
+  }
+
+  /** The usual report triple plus mean and count. */
+  summary(): { count: number; mean: number; p50: number; p90: number; p99: number } {
+    return {
+      count: this.#count,
+      mean: this.mean,
+      p50: this.quantile(0.5),
+      p90: this.quantile(0.9),
+      p99: this.quantile(0.99),
+    };
+  }
+}

@@ -1,0 +1,227 @@
+import { pino } from "pino";
+import { type Composed, compose } from "../compose.js";
+import type { Config } from "../config/schema.js";
+import { flushMicrotasks, VirtualClock } from "../core/clock.js";
+import { GatewayError } from "../core/errors.js";
+import type { ServedDoneEvent } from "../core/gateway.js";
+import type { Admission } from "../guard/guard.js";
+import { type ClassReport, Tally } from "./tally.js";
+import { type Arrival, arrivals, type WorkloadSpec } from "./workload.js";
+
+export interface SimulateOptions {
+  config: Config;
+  workload: WorkloadSpec;
+  /** Seeds the workload (arrival times, lengths, text, classes); the engines use `config.seed`. */
+  seed: number;
+  /**
+   * Pass every request through the guard as an anonymous client at 10.x.y.z (one address per workload client),
+   * with the config's limits and challenges (default true). A client the guard challenges does not solve the
+   * puzzle: the request counts as a `challenge_required` error.
+   */
+  guard?: boolean;
+  /**
+   * Simulated seconds allowed after the last arrival for the requests in flight to finish (default 3600); those
+   * still running are aborted and counted as `unfinished`.
+   */
+  drainLimitS?: number;
+}
+
+export interface SimulationReport {
+  requests: number;
+  completed: number;
+  /** Failed requests by GatewayError code (`overloaded`, `rate_limit_exceeded`, ...). */
+  errors: Record<string, number>;
+  classes: Record<string, ClassReport>;
+  /** Responses that met their SLO class's targets. */
+  sloMet: number;
+  sloAttainment: number;
+  /** sloMet per second of simulated time. */
+  goodputPerSecond: number;
+  tokens: { prompt: number; completion: number; cachedPrompt: number };
+  /** Completion tokens per second of simulated time. */
+  throughputTokensPerSecond: number;
+  cost: {
+    /** Mean of the cost the gateway attributed to each completed response (its share of GPU-seconds). */
+    meanPerResponseUsd: number;
+    /** Sum of the attributed costs. */
+    attributedUsd: number;
+    /** What the replicas cost over the run, busy or idle (tollgate_replica_spend_usd_total). */
+    spendUsd: number;
+  };
+  /** From the start to the last response (at least the workload's duration). */
+  simulatedSeconds: number;
+  /** Wall-clock seconds the simulation took (the only field that differs between identical runs). */
+  wallSeconds: number;
+}
+
+/**
+ * Runs a workload through the real pipeline (guard, cache, admission, queue, batcher, router, simulated
+ * engines, accounting) on a virtual clock, with no HTTP: time jumps from one timer to the next, so the run
+ * takes as long as the CPU needs, not as long as the workload lasts. Aggregates as it goes (bounded memory).
+ *
+ * Every simulated deployment is set to generate until max_tokens (output.lengthMedian 1e9, sigma 0), so each
+ * response has exactly the workload's output length. HTTP upstreams in the config are left as they are.
+ */
+export async function simulate(options: SimulateOptions): Promise<SimulationReport> {
+  const wallStart = performance.now();
+  const clock = new VirtualClock();
+  const composed = compose({
+    config: generateToMaxTokens(options.config),
+    clock,
+    logger: pino({ level: "silent" }),
+    processMetrics: false,
+  });
+  await composed.ready();
+  const tally = new Tally();
+  const inFlight = new Set<AbortController>();
+  const serve = (arrival: Arrival) => {
+    const controller = new AbortController();
+    inFlight.add(controller);
+    void serveOne({ composed, arrival, options, tally, signal: controller.signal }).finally(() =>
+      inFlight.delete(controller),
+    );
+  };
+
+  for (const arrival of arrivals(options.workload, options.seed)) {
+    await clock.advance(arrival.atMs - clock.now());
+    serve(arrival);
+  }
+  const drainUntil = clock.now() + (options.drainLimitS ?? 3600) * 1000;
+  await flushMicrotasks();
+  while (inFlight.size > 0) {
+    const at = clock.nextTimerAt();
+    if (at === undefined || at > drainUntil) break;
+    await clock.advance(at - clock.now());
+  }
+  const simulatedMs = Math.max(clock.now(), options.workload.durationS * 1000);
+  if (inFlight.size > 0) {
+    tally.errors["unfinished"] = inFlight.size;
+    for (const controller of inFlight) controller.abort(new Error("simulation drain limit reached"));
+  }
+  const spendUsd = await replicaSpendUsd(composed);
+  await composed.close();
+
+  const seconds = simulatedMs / 1000;
+  return {
+    requests: tally.requests,
+    completed: tally.completed,
+    errors: tally.errors,
+    classes: tally.classes(),
+    sloMet: tally.sloMet,
+    sloAttainment: tally.requests === 0 ? 0 : tally.sloMet / tally.requests,
+    goodputPerSecond: tally.sloMet / seconds,
+    tokens: {
+      prompt: tally.promptTokens,
+      completion: tally.completionTokens,
+      cachedPrompt: tally.cachedPromptTokens,
+    },
+    throughputTokensPerSecond: tally.completionTokens / seconds,
+    cost: {
+      meanPerResponseUsd: tally.completed === 0 ? 0 : tally.costUsd / tally.completed,
+      attributedUsd: tally.costUsd,
+      spendUsd,
+    },
+    simulatedSeconds: seconds,
+    wallSeconds: (performance.now() - wallStart) / 1000,
+  };
+}
+
+/** One request end to end, as the chat route would run it, minus HTTP; records the outcome in `tally`. */
+async function serveOne(input: {
+  composed: Composed;
+  arrival: Arrival;
+  options: SimulateOptions;
+  tally: Tally;
+  signal: AbortSignal;
+}): Promise<void> {
+  const { composed, arrival, options, tally, signal } = input;
+  const { pipeline, gateway } = composed;
+  let admission: Admission | undefined;
+  tally.arrived();
+  try {
+    try {
+      if (options.guard ?? true)
+        admission = await composed.guard.admit({ peer: clientAddress(arrival.client) });
+    } catch (error) {
+      // A request the guard turns away still counts against the class it asked for.
+      tally.classified(pipeline.sloClass(arrival.sloClass).name);
+      throw error;
+    }
+    const sloClass = pipeline.sloClass(arrival.sloClass, admission?.identity.sloClass).name;
+    tally.classified(sloClass);
+    const identity = admission?.identity;
+    const request = gateway.prepare({
+      kind: "chat",
+      requestId: `sim-${arrival.index}`,
+      model: options.workload.model,
+      messages: [{ role: "user", content: arrival.prompt }],
+      sampling: {
+        maxTokens: arrival.outputTokens,
+        temperature: options.workload.temperature,
+        topP: 1,
+        stop: [],
+        seed: undefined,
+      },
+      sloClass,
+      ...(identity !== undefined && {
+        tenant: identity.kind === "key" ? identity.tenant : identity.subject,
+        tier: identity.tier,
+      }),
+    });
+    await admission?.admitTokens(request.promptTokens.length);
+    const opened = await pipeline.open(request, {
+      signal,
+      directives: { noCache: false, noStore: false },
+      onDone: (done) => admission?.charge(done.usage.completionTokens),
+    });
+    let firstTokenMs: number | undefined;
+    let done: ServedDoneEvent | undefined;
+    for await (const event of opened.events) {
+      if (event.type === "token") firstTokenMs ??= event.atMs;
+      else done = event;
+    }
+    if (done === undefined) throw new GatewayError("internal_error", "generation ended without a done event");
+    const endMs = done.timings.endMs;
+    const firstMs = firstTokenMs ?? endMs;
+    const completionTokens = done.usage.completionTokens;
+    tally.completedResponse({
+      sloClass,
+      ttftMs: firstMs - request.arrivalMs,
+      tpotMs: completionTokens > 1 ? (endMs - firstMs) / (completionTokens - 1) : undefined,
+      e2eMs: endMs - request.arrivalMs,
+      sloMet: done.slo?.met ?? false,
+      promptTokens: done.usage.promptTokens,
+      completionTokens,
+      cachedPromptTokens: done.usage.cachedPromptTokens,
+      costUsd: done.costUsd,
+    });
+  } catch (error) {
+    tally.failed(error instanceof GatewayError ? error.code : "internal_error");
+  } finally {
+    await admission?.release();
+  }
+}
+
+/** Client n as an address in 10.0.0.0/8 (n < 2^24). */
+function clientAddress(client: number): string {
+  return `10.${(client >>> 16) & 255}.${(client >>> 8) & 255}.${client & 255}`;
+}
+
+/** The config with every simulated deployment generating until max_tokens. */
+function generateToMaxTokens(config: Config): Config {
+  const output = { lengthMedian: 1e9, lengthSigma: 0 };
+  return {
+    ...config,
+    defaults: { ...config.defaults, output },
+    deployments: config.deployments.map((d) =>
+      d.backend.type === "simulated" ? { ...d, backend: { ...d.backend, output } } : d,
+    ),
+  };
+}
+
+async function replicaSpendUsd(composed: Composed): Promise<number> {
+  const metric = composed.metrics.registry.getSingleMetric("tollgate_replica_spend_usd_total");
+  if (metric === undefined) return 0;
+  const { values } = await metric.get();
+  return values.reduce((sum, v) => sum + v.value, 0);
+}

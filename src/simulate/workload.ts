@@ -1,0 +1,164 @@
+import { hashString, type Random, SeededRandom } from "../core/random.js";
+import { ONE_TOKEN_WORDS } from "./words.js";
+
+/** Log-normal with the given median and sigma (of the underlying normal), clamped to [min, max], rounded. */
+export interface LengthDistribution {
+  median: number;
+  sigma: number;
+  min: number;
+  max: number;
+}
+
+/** An open-loop synthetic workload: what arrives, how fast, for how long. */
+export interface WorkloadSpec {
+  /** Mean arrival rate (requests per second of simulated time); arrivals are a Poisson process. */
+  rate: number;
+  /** Simulated seconds over which requests arrive. */
+  durationS: number;
+  /** Model id (or alias) sent in every request. */
+  model: string;
+  /** Tokens in the user message (the chat template's framing comes on top). */
+  promptTokens: LengthDistribution;
+  /** Sent as max_tokens; the runner makes the simulated engines generate exactly this many. */
+  outputTokens: LengthDistribution;
+  /**
+   * Class name -> weight, sent as x-tollgate-slo-class would be: it can only lower the class below the
+   * client's own (the default class for anonymous clients). Empty: every request runs in its client's class.
+   */
+  sloClassMix: Readonly<Record<string, number>>;
+  /** Distinct client addresses the requests come from (the guard limits per address). */
+  clients: number;
+  temperature: number;
+}
+
+export interface Arrival {
+  /** 0-based position in the workload. */
+  index: number;
+  /** Simulated time of arrival, ms from the start of the run. */
+  atMs: number;
+  /** The user message: exactly `promptTokens` cl100k tokens. */
+  prompt: string;
+  promptTokens: number;
+  outputTokens: number;
+  sloClass?: string;
+  /** 0-based client number, in [0, clients). */
+  client: number;
+}
+
+/**
+ * Chat-shaped defaults. Medians from the Azure conversation trace published with Splitwise (Patel et al., ISCA
+ * 2024): prompts about 1,020 tokens, outputs about 129. The sigmas (0.9, 0.8) are an assumption giving a heavy
+ * right tail, not a fit; the clamps keep a prompt and its output inside an 8k+1k context. Same as
+ * bench/lib/workload.ts's CHAT_WORKLOAD, so bench and simulation runs are comparable.
+ */
+export const CHAT_LENGTHS = Object.freeze({
+  promptTokens: Object.freeze({ median: 1020, sigma: 0.9, min: 16, max: 8000 }),
+  outputTokens: Object.freeze({ median: 129, sigma: 0.8, min: 1, max: 1024 }),
+});
+
+/**
+ * The arrivals of `spec`, in time order, as a generator (the workload is never held in memory). The same spec
+ * and seed give the same sequence. Throws at the first call, naming the field, if the spec is invalid.
+ */
+export function* arrivals(spec: WorkloadSpec, seed: number): Generator<Arrival> {
+  validate(spec);
+  // Separate streams: text draws once per token, so a change to a length distribution does not reshuffle the
+  // arrival times or classes, and vice versa.
+  const times = new SeededRandom(hashString("arrivals", seed >>> 0));
+  const decisions = new SeededRandom(hashString("decisions", seed >>> 0));
+  const text = new SeededRandom(hashString("text", seed >>> 0));
+  const classes = weightedTable(spec.sloClassMix);
+  const endMs = spec.durationS * 1000;
+  let atMs = 0;
+  for (let index = 0; ; index++) {
+    // Exponential gaps: 1 - u is in (0, 1], so the log is finite.
+    atMs += (-Math.log(1 - times.next()) / spec.rate) * 1000;
+    if (atMs >= endMs) return;
+    const promptTokens = drawLength(decisions, spec.promptTokens);
+    const outputTokens = drawLength(decisions, spec.outputTokens);
+    const client = Math.floor(decisions.next() * spec.clients);
+    const arrival: Arrival = {
+      index,
+      atMs,
+      prompt: wordText(text, promptTokens),
+      promptTokens,
+      outputTokens,
+      client,
+    };
+    if (classes !== undefined) arrival.sloClass = pickWeighted(classes, decisions.next());
+    yield arrival;
+  }
+}
+
+/** `tokens` one-token words, each with its leading space: exactly `tokens` cl100k tokens (see words.ts). */
+export function wordText(random: Random, tokens: number): string {
+  const words = new Array<string>(tokens);
+  for (let i = 0; i < tokens; i++) {
+    words[i] = ONE_TOKEN_WORDS[Math.floor(random.next() * ONE_TOKEN_WORDS.length)]!;
+  }
+  return tokens === 0 ? "" : " " + words.join(" ");
+}
+
+function drawLength(random: SeededRandom, d: LengthDistribution): number {
+  return Math.min(d.max, Math.max(d.min, Math.round(random.logNormal(d.median, d.sigma))));
+}
+
+interface WeightedTable {
+  names: string[];
+  /** Cumulative weights normalised to end at 1. */
+  cumulative: number[];
+}
+
+function weightedTable(weights: Readonly<Record<string, number>>): WeightedTable | undefined {
+  const entries = Object.entries(weights).filter(([, w]) => w > 0);
+  if (entries.length === 0) return undefined;
+  const total = entries.reduce((sum, [, w]) => sum + w, 0);
+  let running = 0;
+  return {
+    names: entries.map(([name]) => name),
+    cumulative: entries.map(([, w]) => {
+      running += w / total;
+      return running;
+    }),
+  };
+}
+
+function pickWeighted(table: WeightedTable, u: number): string {
+  const index = table.cumulative.findIndex((c) => u < c);
+  // Rounding can leave the last cumulative weight a hair below 1.
+  return table.names[index === -1 ? table.names.length - 1 : index]!;
+}
+
+function validate(spec: WorkloadSpec): void {
+  const problems: string[] = [];
+  const check = (ok: boolean, field: string, rule: string, value: unknown) => {
+    if (!ok) problems.push(`${field} ${rule}, got ${JSON.stringify(value)}`);
+  };
+  const lengths = (field: string, d: LengthDistribution) => {
+    check(Number.isFinite(d.median) && d.median > 0, `${field}.median`, "must be > 0", d.median);
+    check(Number.isFinite(d.sigma) && d.sigma >= 0, `${field}.sigma`, "must be >= 0", d.sigma);
+    check(Number.isInteger(d.min) && d.min >= 1, `${field}.min`, "must be an integer >= 1", d.min);
+    check(Number.isInteger(d.max) && d.max >= d.min, `${field}.max`, "must be an integer >= min", d.max);
+  };
+  check(Number.isFinite(spec.rate) && spec.rate > 0, "rate", "must be > 0", spec.rate);
+  check(Number.isFinite(spec.durationS) && spec.durationS > 0, "durationS", "must be > 0", spec.durationS);
+  check(spec.model.length > 0, "model", "must not be empty", spec.model);
+  lengths("promptTokens", spec.promptTokens);
+  lengths("outputTokens", spec.outputTokens);
+  check(
+    Number.isInteger(spec.clients) && spec.clients >= 1,
+    "clients",
+    "must be an integer >= 1",
+    spec.clients,
+  );
+  check(
+    Number.isFinite(spec.temperature) && spec.temperature >= 0,
+    "temperature",
+    "must be >= 0",
+    spec.temperature,
+  );
+  for (const [name, weight] of Object.entries(spec.sloClassMix)) {
+    check(Number.isFinite(weight) && weight >= 0, `sloClassMix.${name}`, "must be a weight >= 0", weight);
+  }
+  if (problems.length > 0) throw new RangeError(`invalid workload: ${problems.join("; ")}`);
+}
