@@ -55,7 +55,6 @@ export class SystemClock implements Clock {
 interface VirtualTimer {
   readonly id: number;
   readonly at: number;
-  readonly fn: () => void;
 }
 
 /**
@@ -67,7 +66,12 @@ export class VirtualClock implements Clock {
   readonly #epochBase: number;
   #nextId = 1;
   readonly #queue = new MinHeap<VirtualTimer>((a, b) => a.at < b.at || (a.at === b.at && a.id < b.id));
-  readonly #cancelled = new Set<number>();
+  /**
+   * Callbacks of live timers by id. A cleared timer's entry goes at once, so its closure (and whatever it
+   * holds: a request, its prompt) is not kept alive until the timer's time comes round: long timeouts that
+   * are almost always cleared would otherwise pin every request for their whole length.
+   */
+  readonly #callbacks = new Map<number, () => void>();
 
   constructor(options: { startMs?: number; epochBaseMs?: number } = {}) {
     this.#now = options.startMs ?? 0;
@@ -84,17 +88,18 @@ export class VirtualClock implements Clock {
 
   setTimer(delayMs: number, fn: () => void): TimerHandle {
     const id = this.#nextId++;
-    this.#queue.push({ id, at: this.#now + Math.max(0, delayMs), fn });
+    this.#queue.push({ id, at: this.#now + Math.max(0, delayMs) });
+    this.#callbacks.set(id, fn);
     return { id };
   }
 
   clearTimer(handle: TimerHandle): void {
-    this.#cancelled.add(handle.id);
+    this.#callbacks.delete(handle.id);
   }
 
   /** Number of timers still scheduled (cancelled ones excluded once they reach the head). */
   get pending(): number {
-    return this.#queue.size - this.#cancelled.size;
+    return this.#callbacks.size;
   }
 
   /** Time of the next live timer, if any. */
@@ -145,21 +150,23 @@ export class VirtualClock implements Clock {
     return this.#now - start;
   }
 
-  #takeDue(target: number): VirtualTimer | undefined {
+  /** The next due timer's callback (removed from the live set), with the time moved to its due time. */
+  #takeDue(target: number): { fn: () => void } | undefined {
     this.#dropCancelledHead();
     const head = this.#queue.peek();
     if (head === undefined || head.at > target) return undefined;
     this.#queue.pop();
     this.#now = head.at;
-    return head;
+    const fn = this.#callbacks.get(head.id)!;
+    this.#callbacks.delete(head.id);
+    return { fn };
   }
 
   #dropCancelledHead(): void {
     for (;;) {
       const head = this.#queue.peek();
-      if (head === undefined || !this.#cancelled.has(head.id)) return;
+      if (head === undefined || this.#callbacks.has(head.id)) return;
       this.#queue.pop();
-      this.#cancelled.delete(head.id);
     }
   }
 }

@@ -86,6 +86,11 @@ export interface GenerationRequest {
   tenant?: string;
   /** The client's tier, for cost and revenue by tier; absent without the guard ("none"). */
   tier?: string;
+  /**
+   * Offline simulation only: nobody reads the stream, so a simulated backend delivers the first token and then
+   * the rest as one event just before `done` (same text, token counts and timings; far fewer async hops).
+   */
+  coalesceTokens?: boolean;
   /** Clock time the gateway received the request. */
   arrivalMs: number;
 }

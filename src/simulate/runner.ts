@@ -169,6 +169,8 @@ async function serveOne(input: {
       }),
     });
     await admission?.admitTokens(request.promptTokens.length);
+    // Nobody reads the stream here: the engine hands over the first token, then the rest at once.
+    request.coalesceTokens = true;
     const opened = await pipeline.open(request, {
       signal,
       directives: { noCache: false, noStore: false },

@@ -1,7 +1,7 @@
 import { Channel } from "../../core/channel.js";
 import type { Clock } from "../../core/clock.js";
 import { GatewayError } from "../../core/errors.js";
-import type { GenerationEvent, GenerationRequest } from "../../core/types.js";
+import type { DoneEvent, GenerationEvent, GenerationRequest, TokenEvent } from "../../core/types.js";
 import type { Backend, ReplicaInfo, ReplicaSnapshot } from "../backend.js";
 import { CompletionWriter } from "./completion.js";
 import { Engine } from "./engine.js";
@@ -99,18 +99,20 @@ export class SimulatedBackend implements Backend {
       arrivalMs: this.#clock.now(),
       failsAtFirstStep: this.#faults.drawRequestFailure(),
       writer: new CompletionWriter(request, this.#output),
-      sink: {
-        token: (event) => channel.push(event),
-        done: (event) => {
-          detach();
-          channel.push(event);
-          channel.end();
-        },
-        fail: (error) => {
-          detach();
-          channel.fail(error);
-        },
-      },
+      sink: request.coalesceTokens
+        ? coalescing(channel, detach)
+        : {
+            token: (event) => channel.push(event),
+            done: (event) => {
+              detach();
+              channel.push(event);
+              channel.end();
+            },
+            fail: (error) => {
+              detach();
+              channel.fail(error);
+            },
+          },
     });
     this.#engine.submit(seq);
     return channel;
@@ -184,4 +186,37 @@ export class SimulatedBackend implements Backend {
 
 export function createSimulatedBackend(options: SimulatedBackendOptions): SimulatedBackend {
   return new SimulatedBackend(options);
+}
+
+/**
+ * The sink of a request with `coalesceTokens`: the first token goes out as it happens (it sets TTFT); the rest
+ * are gathered into one event, sent with the `done` (the done's timings carry the end time, so TPOT is kept).
+ */
+function coalescing(channel: Channel<GenerationEvent>, detach: () => void) {
+  let first = true;
+  let text = "";
+  let tokens = 0;
+  let atMs = 0;
+  return {
+    token: (event: TokenEvent) => {
+      if (first) {
+        first = false;
+        channel.push(event);
+        return;
+      }
+      text += event.text;
+      tokens += event.tokens;
+      atMs = event.atMs;
+    },
+    done: (event: DoneEvent) => {
+      detach();
+      if (tokens > 0) channel.push({ type: "token", text, tokens, atMs });
+      channel.push(event);
+      channel.end();
+    },
+    fail: (error: unknown) => {
+      detach();
+      channel.fail(error);
+    },
+  };
 }
