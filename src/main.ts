@@ -11,6 +11,7 @@ import type { Config } from "./config/schema.js";
 import { SystemClock } from "./core/clock.js";
 import { startServer } from "./http/server.js";
 import { SIMULATE_USAGE, simulateCommand } from "./simulate/command.js";
+import { PLAN_USAGE, planCommand } from "./simulate/plan-command.js";
 
 const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const DEFAULT_CONFIG = resolve(PACKAGE_ROOT, "config/default.yaml");
@@ -19,6 +20,7 @@ const USAGE = `Usage: tollgate [serve] [options]
        tollgate backend --profile MODEL --gpu HARDWARE [options]
        tollgate backend --config FILE [options]
        tollgate simulate --rate R --duration D [options]
+       tollgate plan --model PROFILE --rate R --slo SPEC [options]
 
 Commands:
   serve             Run the OpenAI-compatible gateway (default).
@@ -27,6 +29,8 @@ Commands:
                     real HTTP: point a gateway's openai-http deployments at it.
   simulate          Run a synthetic workload through the pipeline on a virtual clock,
                     no HTTP, as fast as the CPU allows; print a summary (JSON: --out).
+  plan              Find the fewest replicas per GPU, TP and precision that meet p99
+                    TTFT/TPOT targets at a load (simulated); rank them by spend.
 
 Options (serve):
   --config FILE     YAML configuration (default: config/default.yaml, the embedded
@@ -52,6 +56,8 @@ Options (backend; the command word comes first):
 
 ${SIMULATE_USAGE}
 
+${PLAN_USAGE}
+
 Environment:
   PORT, HOST        Override server.port / server.host (flags win).
 
@@ -60,6 +66,7 @@ Exit codes: 0 clean shutdown, 1 runtime failure, 2 bad command line or configura
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === "backend") return backendCommand(argv.slice(1));
   if (argv[0] === "simulate") return simulateCommand(argv.slice(1), { defaultConfig: DEFAULT_CONFIG });
+  if (argv[0] === "plan") return planCommand(argv.slice(1));
   let parsed: ReturnType<typeof parseCli>;
   try {
     parsed = parseCli(argv);

@@ -1,0 +1,199 @@
+import { describe, expect, it } from "vitest";
+import { planOptions } from "../../src/simulate/plan-options.js";
+import { meetsTargets, parseSloTarget, plan, smallestPassing } from "../../src/simulate/planner.js";
+import type { SimulateOptions, SimulationReport } from "../../src/simulate/runner.js";
+
+const SLO = { sloClass: "interactive", ttftMs: 500, tpotMs: 50 };
+
+/** A report whose p99s are given; everything else is filler that meetsTargets and the row builder read. */
+function report(input: { ttftMs: number; tpotMs: number; failed?: number }): SimulationReport {
+  const pct = (v: number) => ({ count: 100, mean: v, p50: v, p90: v, p99: v });
+  const failed = input.failed ?? 0;
+  return {
+    requests: 100,
+    completed: 100 - failed,
+    errors: failed > 0 ? { overloaded: failed } : {},
+    classes: {
+      interactive: {
+        requests: 100,
+        completed: 100 - failed,
+        sloMet: 100 - failed,
+        sloAttainment: (100 - failed) / 100,
+        ttftMs: pct(input.ttftMs),
+        tpotMs: pct(input.tpotMs),
+        e2eMs: pct(input.ttftMs + 100 * input.tpotMs),
+      },
+    },
+    sloMet: 100 - failed,
+    sloAttainment: (100 - failed) / 100,
+    goodputPerSecond: 5,
+    tokens: { prompt: 100_000, completion: 36_000, cachedPrompt: 0 },
+    throughputTokensPerSecond: 1800,
+    cost: { meanPerResponseUsd: 0, attributedUsd: 0, spendUsd: 0 },
+    simulatedSeconds: 20,
+    wallSeconds: 0,
+  };
+}
+
+/** A fake simulator where a fleet of `needed` or more replicas meets the targets; counts its calls. */
+function fleetNeeding(needed: number) {
+  const calls: number[] = [];
+  const simulate = async (options: SimulateOptions) => {
+    const replicas = options.config.deployments[0]!.replicas;
+    calls.push(replicas);
+    return replicas >= needed
+      ? report({ ttftMs: 250, tpotMs: 20 })
+      : report({ ttftMs: 500 + 5000 / replicas, tpotMs: 20 });
+  };
+  return { simulate, calls };
+}
+
+const ONE_OPTION = {
+  profile: "Llama-3.1-8B",
+  rate: 10,
+  durationS: 20,
+  slo: SLO,
+  seed: 1,
+  gpus: ["H100-SXM-80GB"],
+  tensorParallel: [1],
+  precisions: ["bf16"] as const,
+};
+
+describe("smallestPassing", () => {
+  it.each([1, 2, 3, 5, 17, 33, 64])("finds %i with at most 2 log2(N) + 1 trials", async (needed) => {
+    const { smallest, evaluated } = await smallestPassing({
+      max: 64,
+      passes: async (n) => (n >= needed ? "pass" : "fail"),
+    });
+    expect(smallest).toBe(needed);
+    expect(evaluated.length).toBeLessThanOrEqual(2 * Math.ceil(Math.log2(needed)) + 1);
+    expect(new Set(evaluated).size).toBe(evaluated.length);
+  });
+
+  it("gives up past max, and on stop", async () => {
+    expect((await smallestPassing({ max: 10, passes: async () => "fail" })).evaluated).toEqual([
+      1, 2, 4, 8, 10,
+    ]);
+    const stopped = await smallestPassing({ max: 64, passes: async (n) => (n === 2 ? "stop" : "fail") });
+    expect(stopped).toEqual({ smallest: undefined, evaluated: [1, 2] });
+  });
+});
+
+describe("plan", () => {
+  it("lands on the exact fleet size with O(log N) simulations of a one-deployment config", async () => {
+    const fake = fleetNeeding(13);
+    const result = await plan({ ...ONE_OPTION, simulate: fake.simulate });
+    // Doubling 1, 2, 4, 8, 16 brackets 13 in (8, 16]; bisection 12, 14, 13.
+    expect(fake.calls).toEqual([1, 2, 4, 8, 16, 12, 14, 13]);
+    expect(result.simulations).toBe(8);
+    const row = result.rows[0]!;
+    expect(row).toMatchObject({ gpu: "H100-SXM-80GB", tensorParallel: 1, precision: "bf16", replicas: 13 });
+    expect(row.spendPerHourUsd).toBeCloseTo(13 * 2.99, 9);
+    // $38.87/hour over 1,800 tokens/s = 6.48 M tokens/hour.
+    expect(row.costPerMillionOutputTokensUsd).toBeCloseTo((13 * 2.99) / 6.48, 6);
+    expect(row.ttftHeadroom).toBeCloseTo(2, 9);
+  });
+
+  it("builds the config the brief asks for: guard and cache off, the SLO class as the default", async () => {
+    const seen: SimulateOptions[] = [];
+    await plan({
+      ...ONE_OPTION,
+      simulate: async (o) => {
+        seen.push(o);
+        return report({ ttftMs: 1, tpotMs: 1 });
+      },
+    });
+    const { config, guard, workload } = seen[0]!;
+    expect(guard).toBe(false);
+    expect(config.guard.enabled).toBe(false);
+    expect(config.cache.enabled).toBe(false);
+    expect(config.scheduling.defaultClass).toBe("interactive");
+    expect(config.scheduling.classes["interactive"]).toMatchObject({ ttftMs: 500, tpotMs: 50 });
+    expect(config.deployments).toHaveLength(1);
+    expect(workload).toMatchObject({ rate: 10, durationS: 20, sloClassMix: {} });
+  });
+
+  it("stops early when doubling the fleet does not lower the missed p99 (a latency floor)", async () => {
+    let calls = 0;
+    const result = await plan({
+      ...ONE_OPTION,
+      simulate: async () => {
+        calls++;
+        return report({ ttftMs: 100, tpotMs: 80 });
+      },
+    });
+    expect(calls).toBe(2);
+    expect(result.rows).toEqual([]);
+    expect(result.unmet[0]!.reason).toMatch(/latency floor: p99 TPOT 80.0 ms > 50 ms/);
+  });
+
+  it("ranks by spend per hour", async () => {
+    const result = await plan({
+      ...ONE_OPTION,
+      gpus: ["H100-SXM-80GB", "L4"],
+      profile: "Qwen2.5-0.5B",
+      precisions: ["bf16"],
+      simulate: async () => report({ ttftMs: 100, tpotMs: 10 }),
+    });
+    expect(result.rows.map((r) => [r.gpu, r.spendPerHourUsd])).toEqual([
+      ["L4", 0.8],
+      ["H100-SXM-80GB", 2.99],
+    ]);
+  });
+
+  it("finds 1 replica with the real simulator when the load is light and the targets generous", async () => {
+    const result = await plan({
+      profile: "Qwen2.5-0.5B",
+      rate: 1,
+      durationS: 5,
+      slo: { sloClass: "interactive", ttftMs: 2000, tpotMs: 200 },
+      seed: 3,
+      gpus: ["L4"],
+      tensorParallel: [1],
+      precisions: ["bf16"],
+    });
+    expect(result.simulations).toBe(1);
+    expect(result.rows[0]).toMatchObject({ gpu: "L4", replicas: 1, gpuCount: 1, sloAttainment: 1 });
+    expect(result.rows[0]!.ttftHeadroom).toBeGreaterThan(1);
+  });
+});
+
+describe("planOptions", () => {
+  it("skips what cannot be built, saying why", () => {
+    const { feasible, skipped } = planOptions({ profile: "Llama-3.1-70B", gpus: ["A100-80GB", "L4", "TPU"] });
+    const reason = (gpu: string, tp: number, precision: string) =>
+      skipped.find((s) => s.gpu === gpu && s.tensorParallel === tp && s.precision === precision)?.reason;
+    expect(reason("A100-80GB", 1, "bf16")).toMatch(/does not fit: 141\.20 GB of weights per GPU/);
+    expect(reason("A100-80GB", 1, "fp8")).toBe("A100-80GB has no fp8 tensor cores");
+    expect(reason("TPU", 1, "bf16")).toMatch(/^unknown hardware/);
+    // 70.6 GB of weights per GPU fit 72 GB usable, but leave nothing for the KV cache after the 2 GB reserve.
+    expect(reason("A100-80GB", 2, "bf16")).toMatch(/leaves no room for the KV cache/);
+    expect(feasible).toContainEqual({ gpu: "A100-80GB", tensorParallel: 4, precision: "bf16" });
+    expect(feasible).toContainEqual({ gpu: "L4", tensorParallel: 8, precision: "fp8" });
+    const qwen = planOptions({ profile: "Qwen2.5-0.5B", gpus: ["L4"], precisions: ["bf16"] });
+    expect(qwen.feasible.map((o) => o.tensorParallel)).toEqual([1, 2]);
+    expect(qwen.skipped[0]!.reason).toBe("TP 4 does not divide Qwen2.5-0.5B's 14 query heads");
+  });
+});
+
+describe("parseSloTarget and meetsTargets", () => {
+  it("parses seconds and milliseconds, and names what is wrong", () => {
+    expect(parseSloTarget("interactive:ttft_p99=0.5s,tpot_p99=0.05s")).toEqual(SLO);
+    expect(parseSloTarget("chat:tpot_p99=30ms,ttft_p99=2s")).toEqual({
+      sloClass: "chat",
+      ttftMs: 2000,
+      tpotMs: 30,
+    });
+    expect(() => parseSloTarget("interactive:ttft_p99=0.5s")).toThrow(/needs both/);
+    expect(() => parseSloTarget("interactive:ttft_p90=0.5s,tpot_p99=1s")).toThrow(/ttft_p90=0.5s/);
+    expect(() => parseSloTarget("ttft_p99=0.5s")).toThrow(/CLASS:/);
+  });
+
+  it("requires both p99s within target and nothing failed", () => {
+    expect(meetsTargets(report({ ttftMs: 500, tpotMs: 50 }), SLO)).toBe(true);
+    expect(meetsTargets(report({ ttftMs: 501, tpotMs: 50 }), SLO)).toBe(false);
+    expect(meetsTargets(report({ ttftMs: 100, tpotMs: 51 }), SLO)).toBe(false);
+    expect(meetsTargets(report({ ttftMs: 100, tpotMs: 10, failed: 1 }), SLO)).toBe(false);
+    expect(meetsTargets(report({ ttftMs: 100, tpotMs: 10 }), { ...SLO, sloClass: "batch" })).toBe(false);
+  });
+});
