@@ -20,10 +20,26 @@ export interface SimulateOptions {
    */
   guard?: boolean;
   /**
+   * Called with each completed response (for comparisons with a live run); the report itself keeps no
+   * per-request record.
+   */
+  onResponse?: (response: SimulatedResponse) => void;
+  /**
    * Simulated seconds allowed after the last arrival for the requests in flight to finish (default 3600); those
    * still running are aborted and counted as `unfinished`.
    */
   drainLimitS?: number;
+}
+
+/** One completed response, as a live client would see it. */
+export interface SimulatedResponse {
+  /** The arrival's index in the workload. */
+  index: number;
+  replicaId: string;
+  promptTokens: number;
+  completionTokens: number;
+  ttftMs: number;
+  e2eMs: number;
 }
 
 export interface SimulationReport {
@@ -196,6 +212,14 @@ async function serveOne(input: {
       completionTokens,
       cachedPromptTokens: done.usage.cachedPromptTokens,
       costUsd: done.costUsd,
+    });
+    options.onResponse?.({
+      index: arrival.index,
+      replicaId: done.servedBy.replicaId,
+      promptTokens: done.usage.promptTokens,
+      completionTokens,
+      ttftMs: firstMs - request.arrivalMs,
+      e2eMs: endMs - request.arrivalMs,
     });
   } catch (error) {
     tally.failed(error instanceof GatewayError ? error.code : "internal_error");
