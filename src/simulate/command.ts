@@ -2,17 +2,22 @@ import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "../config/load.js";
 import { type SimulationReport, simulate } from "./runner.js";
-import { CHAT_LENGTHS } from "./workload.js";
+import { TraceError, traceArrivals, writeTrace } from "./trace.js";
+import { arrivals, CHAT_LENGTHS, type WorkloadSpec } from "./workload.js";
 
 export const SIMULATE_USAGE = `Options (simulate; the command word comes first):
   --config FILE     YAML configuration (default: config/default.yaml).
-  --rate R          Mean arrival rate, requests per simulated second (Poisson). Required.
-  --duration D      Simulated seconds of arrivals. Required.
-  --seed S          Workload seed (default 1); the engines use the config's seed.
+  --rate R          Mean arrival rate, requests per simulated second (Poisson). Required without --workload.
+  --duration D      Simulated seconds of arrivals. Required without --workload.
+  --workload FILE   Replay a JSONL trace (see src/simulate/trace.ts) instead of --rate and --duration.
+  --seed S          Workload seed (default 1): arrivals, lengths and prompt words; with --workload, prompt
+                    words only. The engines use the config's seed.
   --model ID        Model requested (default: the config's first model).
-  --clients N       Distinct client addresses the guard sees (default 1000).
+  --clients N       Distinct client addresses the guard sees (default 1000; with --workload, for lines
+                    without a client).
   --skip-guard      Do not pass requests through the guard.
-  --out FILE        Also write the JSON report to FILE.`;
+  --out FILE        Also write the JSON report to FILE.
+  --trace-out FILE  Also write the workload as a JSONL trace (see src/simulate/trace.ts) to FILE.`;
 
 /** `tollgate simulate`: runs a synthetic workload through the pipeline on a virtual clock. Returns the exit code. */
 export async function simulateCommand(argv: string[], options: { defaultConfig: string }): Promise<number> {
@@ -23,14 +28,21 @@ export async function simulateCommand(argv: string[], options: { defaultConfig: 
     return usageError((error as Error).message);
   }
   if (values.help) {
-    process.stdout.write(`Usage: tollgate simulate --rate R --duration D [options]\n\n${SIMULATE_USAGE}\n`);
+    process.stdout.write(
+      `Usage: tollgate simulate (--rate R --duration D | --workload FILE) [options]\n\n${SIMULATE_USAGE}\n`,
+    );
     return 0;
   }
-  const rate = positiveNumber("--rate", values.rate);
-  const duration = positiveNumber("--duration", values.duration);
+  const trace = values.workload;
+  const rate = trace === undefined ? positiveNumber("--rate", values.rate) : 0;
+  const duration = trace === undefined ? positiveNumber("--duration", values.duration) : 0;
   const seed = values.seed === undefined ? 1 : Number(values.seed);
   const clients = values.clients === undefined ? 1000 : Number(values.clients);
   const problems = [rate, duration].filter((v): v is string => typeof v === "string");
+  if (trace !== undefined && (values.rate !== undefined || values.duration !== undefined))
+    problems.push("--workload replaces --rate and --duration: give one or the other");
+  if (trace !== undefined && values["trace-out"] !== undefined)
+    problems.push("--trace-out writes a synthetic workload; a --workload trace is already one");
   if (!Number.isInteger(seed)) problems.push(`--seed must be an integer, got "${values.seed}"`);
   if (!(Number.isInteger(clients) && clients >= 1 && clients < 2 ** 24))
     problems.push(`--clients must be an integer from 1 to 16777215, got "${values.clients}"`);
@@ -46,21 +58,40 @@ export async function simulateCommand(argv: string[], options: { defaultConfig: 
     for (const problem of error.problems) process.stderr.write(`  ${problem}\n`);
     return 2;
   }
-  const model = values.model ?? config.models[0]!.id;
-  const report = await simulate({
-    config,
-    seed,
-    guard: !values["skip-guard"],
-    workload: {
-      rate: rate as number,
-      durationS: duration as number,
-      model,
-      ...CHAT_LENGTHS,
-      sloClassMix: {},
-      clients,
-      temperature: 1,
-    },
-  });
+  // With --workload, rate and durationS are unused: the trace gives the arrivals.
+  const workload: WorkloadSpec = {
+    rate: rate as number,
+    durationS: duration as number,
+    model: values.model ?? config.models[0]!.id,
+    ...CHAT_LENGTHS,
+    sloClassMix: {},
+    clients,
+    temperature: 1,
+  };
+  // Written first, from its own pass over the generator, so the trace exists even if the run fails.
+  if (values["trace-out"] !== undefined)
+    await writeTrace({ arrivals: arrivals(workload, seed), file: values["trace-out"] });
+  let report: SimulationReport;
+  try {
+    if (trace !== undefined) {
+      // A first pass checks every line, so a bad one fails in seconds rather than after the run it would cut short.
+      for await (const _ of traceArrivals({ file: trace, seed, clients })) {
+      }
+    }
+    report = await simulate({
+      config,
+      seed,
+      guard: !values["skip-guard"],
+      workload,
+      ...(trace !== undefined && { arrivals: traceArrivals({ file: trace, seed, clients }) }),
+    });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (!(error instanceof TraceError || code === "ENOENT" || code === "EACCES" || code === "EISDIR"))
+      throw error;
+    process.stderr.write(`tollgate simulate: invalid workload: ${(error as Error).message}\n`);
+    return 2;
+  }
   process.stdout.write(summary(report));
   if (values.out !== undefined) await writeFile(values.out, `${JSON.stringify(report, null, 2)}\n`);
   return 0;
@@ -74,11 +105,13 @@ function parse(argv: string[]) {
       config: { type: "string" },
       rate: { type: "string" },
       duration: { type: "string" },
+      workload: { type: "string" },
       seed: { type: "string" },
       model: { type: "string" },
       clients: { type: "string" },
       "skip-guard": { type: "boolean" },
       out: { type: "string" },
+      "trace-out": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });

@@ -29,6 +29,11 @@ export interface SimulateOptions {
    * still running are aborted and counted as `unfinished`.
    */
   drainLimitS?: number;
+  /**
+   * Replayed arrivals (traceArrivals in trace.ts) instead of `arrivals(workload, seed)`; `workload` then gives
+   * only the model and temperature.
+   */
+  arrivals?: AsyncIterable<Arrival>;
 }
 
 /** One completed response, as a live client would see it. */
@@ -98,7 +103,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulationRepo
     );
   };
 
-  for (const arrival of arrivals(options.workload, options.seed)) {
+  for await (const arrival of options.arrivals ?? arrivals(options.workload, options.seed)) {
     await clock.advance(arrival.atMs - clock.now());
     serve(arrival);
   }
@@ -109,7 +114,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulationRepo
     if (at === undefined || at > drainUntil) break;
     await clock.advance(at - clock.now());
   }
-  const simulatedMs = Math.max(clock.now(), options.workload.durationS * 1000);
+  const simulatedMs = Math.max(clock.now(), options.arrivals ? 0 : options.workload.durationS * 1000);
   if (inFlight.size > 0) {
     tally.errors["unfinished"] = inFlight.size;
     for (const controller of inFlight) controller.abort(new Error("simulation drain limit reached"));

@@ -68,12 +68,14 @@ export function* arrivals(spec: WorkloadSpec, seed: number): Generator<Arrival> 
   const decisions = new SeededRandom(hashString("decisions", seed >>> 0));
   const text = new SeededRandom(hashString("text", seed >>> 0));
   const classes = weightedTable(spec.sloClassMix);
-  const endMs = spec.durationS * 1000;
-  let atMs = 0;
+  // Time accumulates in seconds and atMs is derived from it, so a trace line's `t` can hold the exact time
+  // and replaying it gives back the same atMs (see trace.ts).
+  let atS = 0;
   for (let index = 0; ; index++) {
     // Exponential gaps: 1 - u is in (0, 1], so the log is finite.
-    atMs += (-Math.log(1 - times.next()) / spec.rate) * 1000;
-    if (atMs >= endMs) return;
+    atS += -Math.log(1 - times.next()) / spec.rate;
+    if (atS >= spec.durationS) return;
+    const atMs = atS * 1000;
     const promptTokens = drawLength(decisions, spec.promptTokens);
     const outputTokens = drawLength(decisions, spec.outputTokens);
     const client = Math.floor(decisions.next() * spec.clients);
