@@ -103,24 +103,28 @@ export async function simulate(options: SimulateOptions): Promise<SimulationRepo
     );
   };
 
-  for await (const arrival of options.arrivals ?? arrivals(options.workload, options.seed)) {
-    await clock.advance(arrival.atMs - clock.now());
-    serve(arrival);
+  let simulatedMs: number;
+  let spendUsd: number;
+  try {
+    for await (const arrival of options.arrivals ?? arrivals(options.workload, options.seed)) {
+      await clock.advance(arrival.atMs - clock.now());
+      serve(arrival);
+    }
+    const drainUntil = clock.now() + (options.drainLimitS ?? 3600) * 1000;
+    await flushMicrotasks();
+    while (inFlight.size > 0) {
+      const at = clock.nextTimerAt();
+      if (at === undefined || at > drainUntil) break;
+      await clock.advance(at - clock.now());
+    }
+    simulatedMs = Math.max(clock.now(), options.arrivals ? 0 : options.workload.durationS * 1000);
+    if (inFlight.size > 0) tally.errors["unfinished"] = inFlight.size;
+    spendUsd = await replicaSpendUsd(composed);
+  } finally {
+    // A bad trace line (or any failure) midway still releases the replicas, timers and store.
+    for (const controller of inFlight) controller.abort(new Error("simulation ended"));
+    await composed.close();
   }
-  const drainUntil = clock.now() + (options.drainLimitS ?? 3600) * 1000;
-  await flushMicrotasks();
-  while (inFlight.size > 0) {
-    const at = clock.nextTimerAt();
-    if (at === undefined || at > drainUntil) break;
-    await clock.advance(at - clock.now());
-  }
-  const simulatedMs = Math.max(clock.now(), options.arrivals ? 0 : options.workload.durationS * 1000);
-  if (inFlight.size > 0) {
-    tally.errors["unfinished"] = inFlight.size;
-    for (const controller of inFlight) controller.abort(new Error("simulation drain limit reached"));
-  }
-  const spendUsd = await replicaSpendUsd(composed);
-  await composed.close();
 
   const seconds = simulatedMs / 1000;
   return {
