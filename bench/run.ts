@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import { writeResult } from "./lib/report.js";
 import { botFlood } from "./scenarios/bot-flood.js";
 import { cache } from "./scenarios/cache.js";
+import { fidelity } from "./scenarios/fidelity.js";
 import { memory } from "./scenarios/memory.js";
 import { microBatching } from "./scenarios/micro-batching.js";
 import { overhead } from "./scenarios/overhead.js";
@@ -29,6 +30,7 @@ const SCENARIOS: readonly Scenario[] = [
   sloOverload,
   microBatching,
   botFlood,
+  fidelity,
 ];
 
 const USAGE = `Usage: npm run bench -- <scenario> [--quick] [--solve-challenges] [--out DIR]
