@@ -1,6 +1,8 @@
 import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "../config/load.js";
+import { htmlReport } from "./html-report.js";
+import { progressBar } from "./progress.js";
 import { type SimulationReport, simulate } from "./runner.js";
 import { TraceError, traceArrivals, writeTrace } from "./trace.js";
 import { arrivals, CHAT_LENGTHS, type WorkloadSpec } from "./workload.js";
@@ -17,6 +19,7 @@ export const SIMULATE_USAGE = `Options (simulate; the command word comes first):
                     without a client).
   --skip-guard      Do not pass requests through the guard.
   --out FILE        Also write the JSON report to FILE.
+  --html FILE       Also write a self-contained HTML report (tables and SVG charts over time) to FILE.
   --trace-out FILE  Also write the workload as a JSONL trace (see src/simulate/trace.ts) to FILE.`;
 
 /** `tollgate simulate`: runs a synthetic workload through the pipeline on a virtual clock. Returns the exit code. */
@@ -72,6 +75,7 @@ export async function simulateCommand(argv: string[], options: { defaultConfig: 
   if (values["trace-out"] !== undefined)
     await writeTrace({ arrivals: arrivals(workload, seed), file: values["trace-out"] });
   let report: SimulationReport;
+  const progress = progressBar({ stream: process.stderr });
   try {
     if (trace !== undefined) {
       // A first pass checks every line, so a bad one fails in seconds rather than after the run it would cut short.
@@ -83,6 +87,7 @@ export async function simulateCommand(argv: string[], options: { defaultConfig: 
       seed,
       guard: !values["skip-guard"],
       workload,
+      onProgress: progress.update,
       ...(trace !== undefined && { arrivals: traceArrivals({ file: trace, seed, clients }) }),
     });
   } catch (error) {
@@ -91,9 +96,12 @@ export async function simulateCommand(argv: string[], options: { defaultConfig: 
       throw error;
     process.stderr.write(`tollgate simulate: invalid workload: ${(error as Error).message}\n`);
     return 2;
+  } finally {
+    progress.done();
   }
   process.stdout.write(summary(report));
   if (values.out !== undefined) await writeFile(values.out, `${JSON.stringify(report, null, 2)}\n`);
+  if (values.html !== undefined) await writeFile(values.html, htmlReport(report));
   return 0;
 }
 
@@ -111,6 +119,7 @@ function parse(argv: string[]) {
       clients: { type: "string" },
       "skip-guard": { type: "boolean" },
       out: { type: "string" },
+      html: { type: "string" },
       "trace-out": { type: "string" },
       help: { type: "boolean", short: "h" },
     },

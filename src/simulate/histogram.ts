@@ -73,6 +73,42 @@ export class LogHistogram {
     return this.#max;
   }
 
+  /** Adds another sketch's samples; both must have the same relative error (so the same buckets). */
+  merge(other: LogHistogram): void {
+    if (other.#gamma !== this.#gamma)
+      throw new RangeError("cannot merge histograms of different relative error");
+    for (const [index, n] of other.#buckets) this.#buckets.set(index, (this.#buckets.get(index) ?? 0) + n);
+    this.#zeros += other.#zeros;
+    this.#count += other.#count;
+    this.#sum += other.#sum;
+    this.#min = Math.min(this.#min, other.#min);
+    this.#max = Math.max(this.#max, other.#max);
+  }
+
+  /**
+   * The distribution as at most `bins` log-spaced bins from min to max (for a chart); the counts add up to the
+   * sample count. Empty when there are no samples.
+   */
+  bins(bins = 30): Array<{ lower: number; upper: number; count: number }> {
+    if (this.#count === 0) return [];
+    const lo = Math.max(this.#min, Number.MIN_VALUE);
+    const hi = Math.max(this.#max, lo);
+    const n = hi > lo ? bins : 1;
+    const ratio = (hi / lo) ** (1 / n);
+    const out = Array.from({ length: n }, (_, i) => ({
+      lower: lo * ratio ** i,
+      upper: lo * ratio ** (i + 1),
+      count: 0,
+    }));
+    out[0]!.count += this.#zeros;
+    for (const [index, count] of this.#buckets) {
+      const estimate = Math.min(hi, Math.max(lo, (2 * this.#gamma ** index) / (this.#gamma + 1)));
+      const i = hi > lo ? Math.floor(Math.log(estimate / lo) / Math.log(ratio)) : 0;
+      out[Math.min(n - 1, Math.max(0, i))]!.count += count;
+    }
+    return out;
+  }
+
   /** The usual report triple plus mean and count. */
   summary(): { count: number; mean: number; p50: number; p90: number; p99: number } {
     return {

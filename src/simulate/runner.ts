@@ -5,6 +5,9 @@ import { flushMicrotasks, VirtualClock } from "../core/clock.js";
 import { GatewayError } from "../core/errors.js";
 import type { ServedDoneEvent } from "../core/gateway.js";
 import type { Admission } from "../guard/guard.js";
+import type { SimulationProgress } from "./progress.js";
+import { type Series, TimeSeries } from "./series.js";
+import { StateSampler } from "./state-sampler.js";
 import { type ClassReport, Tally } from "./tally.js";
 import { type Arrival, arrivals, type WorkloadSpec } from "./workload.js";
 
@@ -34,6 +37,10 @@ export interface SimulateOptions {
    * only the model and temperature.
    */
   arrivals?: AsyncIterable<Arrival>;
+  /** Called as the run goes (at each arrival and step of the drain); throttling is the caller's job. */
+  onProgress?: (progress: SimulationProgress) => void;
+  /** Time series buckets: width to start with (default 1000 ms) and cap (default 600; pairs merge past it). */
+  series?: { bucketMs?: number; maxBuckets?: number };
 }
 
 /** One completed response, as a live client would see it. */
@@ -68,7 +75,11 @@ export interface SimulationReport {
     attributedUsd: number;
     /** What the replicas cost over the run, busy or idle (tollgate_replica_spend_usd_total). */
     spendUsd: number;
+    /** The attributed cost per response, as up to 30 log-spaced bins (USD). */
+    perResponseBins: Array<{ lower: number; upper: number; count: number }>;
   };
+  /** Latency, utilization, queue depth and KV-cache usage over simulated time, in at most maxBuckets buckets. */
+  series: Series;
   /** From the start to the last response (at least the workload's duration). */
   simulatedSeconds: number;
   /** Wall-clock seconds the simulation took (the only field that differs between identical runs). */
@@ -93,7 +104,24 @@ export async function simulate(options: SimulateOptions): Promise<SimulationRepo
     processMetrics: false,
   });
   await composed.ready();
-  const tally = new Tally();
+  const series = new TimeSeries(options.series);
+  const tally = new Tally({ series });
+  const sampler = new StateSampler({ composed, series });
+  const totalS = options.arrivals ? undefined : options.workload.durationS;
+  // Advances in steps that stop at each bucket boundary, to sample the state there.
+  const advanceTo = async (targetMs: number) => {
+    for (
+      let at = series.nextBoundaryMs(clock.now());
+      at <= targetMs;
+      at = series.nextBoundaryMs(clock.now())
+    ) {
+      await clock.advance(at - clock.now());
+      sampler.sample(at);
+    }
+    await clock.advance(targetMs - clock.now());
+    const { requests, completed } = tally;
+    options.onProgress?.({ simulatedS: clock.now() / 1000, totalS, requests, completed });
+  };
   const inFlight = new Set<AbortController>();
   const serve = (arrival: Arrival) => {
     const controller = new AbortController();
@@ -107,7 +135,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulationRepo
   let spendUsd: number;
   try {
     for await (const arrival of options.arrivals ?? arrivals(options.workload, options.seed)) {
-      await clock.advance(arrival.atMs - clock.now());
+      await advanceTo(arrival.atMs);
       serve(arrival);
     }
     const drainUntil = clock.now() + (options.drainLimitS ?? 3600) * 1000;
@@ -115,9 +143,11 @@ export async function simulate(options: SimulateOptions): Promise<SimulationRepo
     while (inFlight.size > 0) {
       const at = clock.nextTimerAt();
       if (at === undefined || at > drainUntil) break;
-      await clock.advance(at - clock.now());
+      await advanceTo(at);
     }
     simulatedMs = Math.max(clock.now(), options.arrivals ? 0 : options.workload.durationS * 1000);
+    // The last, partial interval; the clock is not moved on (that would change the replicas' spend).
+    sampler.sample(clock.now());
     if (inFlight.size > 0) tally.errors["unfinished"] = inFlight.size;
     spendUsd = await replicaSpendUsd(composed);
   } finally {
@@ -145,7 +175,9 @@ export async function simulate(options: SimulateOptions): Promise<SimulationRepo
       meanPerResponseUsd: tally.completed === 0 ? 0 : tally.costUsd / tally.completed,
       attributedUsd: tally.costUsd,
       spendUsd,
+      perResponseBins: tally.cost.bins(30),
     },
+    series: series.series(simulatedMs),
     simulatedSeconds: seconds,
     wallSeconds: (performance.now() - wallStart) / 1000,
   };
@@ -213,6 +245,7 @@ async function serveOne(input: {
     const completionTokens = done.usage.completionTokens;
     tally.completedResponse({
       sloClass,
+      atMs: endMs,
       ttftMs: firstMs - request.arrivalMs,
       tpotMs: completionTokens > 1 ? (endMs - firstMs) / (completionTokens - 1) : undefined,
       e2eMs: endMs - request.arrivalMs,

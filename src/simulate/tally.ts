@@ -1,4 +1,5 @@
 import { LogHistogram } from "./histogram.js";
+import { TimeSeries } from "./series.js";
 
 /** p50/p90/p99 (and mean, count) of one latency, in milliseconds. */
 export interface LatencySummary {
@@ -25,6 +26,8 @@ export interface ClassReport {
 /** One finished response, as the runner saw it. */
 export interface CompletedResponse {
   sloClass: string;
+  /** When the response ended (virtual ms): its time bucket in the series. */
+  atMs: number;
   ttftMs: number;
   /** Undefined for a one-token response. */
   tpotMs: number | undefined;
@@ -69,6 +72,13 @@ export class Tally {
   cachedPromptTokens = 0;
   /** Sum of the costs the gateway attributed to responses (their share of GPU-seconds). */
   costUsd = 0;
+  /** The distribution of the cost attributed to each response. */
+  readonly cost = new LogHistogram();
+  readonly series: TimeSeries;
+
+  constructor(options: { series?: TimeSeries } = {}) {
+    this.series = options.series ?? new TimeSeries();
+  }
 
   arrived(): void {
     this.requests++;
@@ -98,6 +108,8 @@ export class Tally {
     this.completionTokens += response.completionTokens;
     this.cachedPromptTokens += response.cachedPromptTokens;
     this.costUsd += response.costUsd;
+    this.cost.record(response.costUsd);
+    this.series.recordResponse(response);
   }
 
   classes(): Record<string, ClassReport> {

@@ -29,7 +29,8 @@ function report(input: { ttftMs: number; tpotMs: number; failed?: number }): Sim
     goodputPerSecond: 5,
     tokens: { prompt: 100_000, completion: 36_000, cachedPrompt: 0 },
     throughputTokensPerSecond: 1800,
-    cost: { meanPerResponseUsd: 0, attributedUsd: 0, spendUsd: 0 },
+    cost: { meanPerResponseUsd: 0, attributedUsd: 0, spendUsd: 0, perResponseBins: [] },
+    series: { bucketSeconds: 1, points: [] },
     simulatedSeconds: 20,
     wallSeconds: 0,
   };
