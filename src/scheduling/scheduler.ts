@@ -112,24 +112,58 @@ export class Scheduler {
    * Waits for admission, then yields the downstream generation's events, releasing the slot when it ends.
    * Admission failures are thrown before any event, so they reach the client as ordinary HTTP errors.
    */
-  async *run(request: GenerationRequest, signal: AbortSignal): AsyncGenerator<GatewayEvent> {
+  run(request: GenerationRequest, signal: AbortSignal): AsyncIterable<GatewayEvent> {
     const { downstream, classes, clock } = this.#options;
     const slo = classes.get(request.sloClass ?? "") ?? classes.defaultClass;
     const pool = this.#pools.get(request.model);
-    if (!this.#options.enabled || pool === undefined) {
-      yield* downstream(request, signal);
-      return;
-    }
-    const { ticket, served } = await this.#admit(pool, request, slo, signal);
+    if (!this.#options.enabled || pool === undefined) return downstream(request, signal);
+    // A plain iterator rather than an async generator: every token of every response passes through here.
+    let inner: AsyncIterator<GatewayEvent> | undefined;
+    let admitted: Promise<void> | undefined;
+    let ticket: Ticket | undefined;
     let firstTokenMs: number | undefined;
-    try {
-      for await (const event of downstream(served, signal)) {
-        if (event.type === "token") firstTokenMs ??= clock.now();
-        yield event;
+    let closed = false;
+    const finish = () => {
+      ticket?.release(firstTokenMs);
+      ticket = undefined;
+    };
+    const admit = async () => {
+      const result = await this.#admit(pool, request, slo, signal);
+      if (closed) {
+        // The consumer left while the request waited for its slot: give the slot straight back.
+        result.ticket.release(undefined);
+        throw new Error("generation closed before it was admitted");
       }
-    } finally {
-      ticket.release(firstTokenMs);
-    }
+      ticket = result.ticket;
+      inner = downstream(result.served, signal)[Symbol.asyncIterator]();
+    };
+    const onResult = (result: IteratorResult<GatewayEvent>) => {
+      if (result.done) finish();
+      else if (result.value.type === "token") firstTokenMs ??= clock.now();
+      return result;
+    };
+    const onError = (error: unknown): never => {
+      finish();
+      throw error;
+    };
+    const iterator: AsyncIterableIterator<GatewayEvent> = {
+      next: () => {
+        if (inner !== undefined) return inner.next().then(onResult, onError);
+        admitted ??= admit();
+        return admitted.then(() => inner!.next()).then(onResult, onError);
+      },
+      return: async () => {
+        closed = true;
+        try {
+          await inner?.return?.();
+        } finally {
+          finish();
+        }
+        return { done: true, value: undefined };
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
   }
 
   async #admit(
