@@ -1,13 +1,13 @@
-import { hashString, type Random, SeededRandom } from "../../src/core/random.js";
-import { ONE_TOKEN_WORDS } from "./words.js";
+import { hashString, SeededRandom } from "../../src/core/random.js";
+import {
+  drawLength,
+  type LengthDistribution,
+  pickWeighted,
+  weightedTable,
+  wordText,
+} from "../../src/simulate/sampling.js";
 
-/** Log-normal with the given median and sigma (of the underlying normal), clamped to [min, max], rounded. */
-export interface LengthDistribution {
-  median: number;
-  sigma: number;
-  min: number;
-  max: number;
-}
+export { type LengthDistribution, wordText } from "../../src/simulate/sampling.js";
 
 export interface WorkloadSpec {
   seed: number;
@@ -155,45 +155,6 @@ export function createWorkload(spec: WorkloadSpec): Workload {
       return request;
     },
   };
-}
-
-/** `tokens` one-token words, each with its leading space: exactly `tokens` cl100k tokens (see words.ts). */
-export function wordText(random: Random, tokens: number): string {
-  let text = "";
-  for (let i = 0; i < tokens; i++) {
-    text += " " + ONE_TOKEN_WORDS[Math.floor(random.next() * ONE_TOKEN_WORDS.length)]!;
-  }
-  return text;
-}
-
-function drawLength(random: SeededRandom, d: LengthDistribution): number {
-  return Math.min(d.max, Math.max(d.min, Math.round(random.logNormal(d.median, d.sigma))));
-}
-
-interface WeightedTable {
-  names: string[];
-  /** Cumulative weights normalised to end at 1. */
-  cumulative: number[];
-}
-
-function weightedTable(weights: Record<string, number>): WeightedTable | undefined {
-  const entries = Object.entries(weights).filter(([, w]) => w > 0);
-  if (entries.length === 0) return undefined;
-  const total = entries.reduce((sum, [, w]) => sum + w, 0);
-  let running = 0;
-  return {
-    names: entries.map(([name]) => name),
-    cumulative: entries.map(([, w]) => {
-      running += w / total;
-      return running;
-    }),
-  };
-}
-
-function pickWeighted(table: WeightedTable, u: number): string {
-  const index = table.cumulative.findIndex((c) => u < c);
-  // Rounding can leave the last cumulative weight a hair below 1.
-  return table.names[index === -1 ? table.names.length - 1 : index]!;
 }
 
 function validateSpec(spec: WorkloadSpec): void {

@@ -16,6 +16,15 @@ export interface StoreSample {
  * and store kind, all closed sets.
  */
 export function createCacheMetrics(registry: Registry, store: () => StoreSample | undefined) {
+  /** Calls `apply` with the store's label and value at scrape time, when the store reports that value. */
+  const readStore = (
+    value: (s: StoreSample) => number | undefined,
+    apply: (store: string, v: number) => void,
+  ) => {
+    const sample = store();
+    const v = sample && value(sample);
+    if (sample !== undefined && v !== undefined) apply(sample.kind, v);
+  };
   const storeGauge = (name: string, help: string, value: (s: StoreSample) => number | undefined) =>
     new Gauge({
       name,
@@ -24,11 +33,10 @@ export function createCacheMetrics(registry: Registry, store: () => StoreSample 
       registers: [registry],
       collect() {
         this.reset();
-        const sample = store();
-        const v = sample && value(sample);
-        if (sample !== undefined && v !== undefined) this.set({ store: sample.kind }, v);
+        readStore(value, (kind, v) => this.set({ store: kind }, v));
       },
     });
+  /** A counter mirrored from the store's own cumulative count (reset, then set to the count). */
   const storeCounter = (name: string, help: string, value: (s: StoreSample) => number | undefined) =>
     new Counter({
       name,
@@ -37,9 +45,7 @@ export function createCacheMetrics(registry: Registry, store: () => StoreSample 
       registers: [registry],
       collect() {
         this.reset();
-        const sample = store();
-        const v = sample && value(sample);
-        if (sample !== undefined && v !== undefined) this.inc({ store: sample.kind }, v);
+        readStore(value, (kind, v) => this.inc({ store: kind }, v));
       },
     });
 

@@ -7,6 +7,7 @@ import { parseConfig } from "../../src/config/load.js";
 import type { ConfigInput } from "../../src/config/schema.js";
 import { SystemClock } from "../../src/core/clock.js";
 import { type RunningServer, startServer } from "../../src/http/server.js";
+import { qwenSmallFleet } from "../helpers/fleets.js";
 import { parsePrometheusText, sampleValue } from "../helpers/prometheus.js";
 
 /**
@@ -17,25 +18,16 @@ const TEST_KEY = "tg-test-cache-key";
 const TEST_KEY_SHA256 = createHash("sha256").update(TEST_KEY).digest("hex");
 
 function gatewayConfig(store: ConfigInput["store"] = {}) {
-  return parseConfig({
-    server: { port: 0 },
-    // A keyed client with no limits: the guard never challenges it, so bursts here test only the cache.
-    guard: { tenants: { tests: {} }, apiKeys: [{ name: "tests", sha256: TEST_KEY_SHA256, tenant: "tests" }] },
-    store,
-    models: [{ id: "qwen-small", profile: "Qwen2.5-0.5B" }],
-    deployments: [
-      {
-        name: "qwen-h100",
-        model: "qwen-small",
-        replicas: 2,
-        backend: {
-          type: "simulated",
-          hardware: "H100-SXM-80GB",
-          output: { lengthMedian: 12, lengthSigma: 0.3 },
-        },
+  return parseConfig(
+    qwenSmallFleet({
+      // A keyed client with no limits: the guard never challenges it, so bursts here test only the cache.
+      guard: {
+        tenants: { tests: {} },
+        apiKeys: [{ name: "tests", sha256: TEST_KEY_SHA256, tenant: "tests" }],
       },
-    ],
-  });
+      store,
+    }),
+  );
 }
 
 interface Live {

@@ -5,6 +5,7 @@ import { compose } from "../../src/compose.js";
 import { parseConfig } from "../../src/config/load.js";
 import { SystemClock } from "../../src/core/clock.js";
 import { type RunningServer, startServer } from "../../src/http/server.js";
+import { qwenSmallFleet } from "../helpers/fleets.js";
 import { json } from "../helpers/json.js";
 import { parsePrometheusText, sampleValue } from "../helpers/prometheus.js";
 
@@ -12,22 +13,7 @@ import { parsePrometheusText, sampleValue } from "../helpers/prometheus.js";
  * The real server on an ephemeral port, spoken to by the official openai SDK and plain fetch. The simulated
  * engine runs on the system clock with a small model on a fast GPU, so a 16-token answer takes tens of ms.
  */
-const config = parseConfig({
-  server: { port: 0 },
-  models: [{ id: "qwen-small", profile: "Qwen2.5-0.5B" }],
-  deployments: [
-    {
-      name: "qwen-h100",
-      model: "qwen-small",
-      replicas: 2,
-      backend: {
-        type: "simulated",
-        hardware: "H100-SXM-80GB",
-        output: { lengthMedian: 12, lengthSigma: 0.3 },
-      },
-    },
-  ],
-});
+const config = parseConfig(qwenSmallFleet());
 
 let server: RunningServer;
 let client: OpenAI;
