@@ -62,7 +62,15 @@ export type PrepareInput = {
   tenant?: string;
   /** The client's tier (a metrics label). */
   tier?: string;
-} & ({ kind: "chat"; messages: readonly ChatMessage[] } | { kind: "completion"; prompt: string });
+} & (
+  | {
+      kind: "chat";
+      messages: readonly ChatMessage[];
+      /** Token ids of each message's content when the caller already has them (see Tokenizer.encodeChat). */
+      contentTokens?: readonly (readonly number[] | undefined)[];
+    }
+  | { kind: "completion"; prompt: string }
+);
 
 /** The `done` event as the gateway reports it: the backend's, plus where it ran and what it cost. */
 export interface ServedDoneEvent extends DoneEvent {

@@ -16,7 +16,7 @@ export function prepareRequest(
 ): GenerationRequest {
   const { text, tokens } =
     input.kind === "chat"
-      ? tokenizer.encodeChat(input.messages)
+      ? tokenizer.encodeChat(input.messages, input.contentTokens)
       : { text: input.prompt, tokens: tokenizer.encode(input.prompt) };
   const context = model.contextLength;
   const requested = input.sampling.maxTokens;

@@ -10,8 +10,15 @@ export interface Tokenizer {
   readonly name: string;
   /** Token ids of plain text; special-token markers inside user text are encoded as ordinary text. */
   encode(text: string): number[];
-  /** Prompt tokens of a chat conversation, including the template's framing tokens. */
-  encodeChat(messages: readonly ChatMessage[]): { text: string; tokens: number[] };
+  /**
+   * Prompt tokens of a chat conversation, including the template's framing tokens. `contentTokens[i]`, when
+   * given, is taken as the token ids of message i's content instead of encoding it (a caller that built the
+   * text from known tokens, as the simulator's workloads do, vouches that they match).
+   */
+  encodeChat(
+    messages: readonly ChatMessage[],
+    contentTokens?: readonly (readonly number[] | undefined)[],
+  ): { text: string; tokens: number[] };
 }
 
 /** Treat `<|endoftext|>` and friends in user text as plain characters, never as control tokens. */
@@ -28,13 +35,16 @@ export function createCl100kTokenizer(): Tokenizer {
   return {
     name: "cl100k_base",
     encode: (text) => cl100k.encode(text, PLAIN_TEXT),
-    encodeChat(messages) {
+    encodeChat(messages, contentTokens) {
       const tokens: number[] = [];
       let text = "";
-      for (const message of messages) {
+      for (const [index, message] of messages.entries()) {
         const header = message.name ? `${message.role} name=${message.name}\n` : `${message.role}\n`;
         tokens.push(...imStart, ...cl100k.encode(header, PLAIN_TEXT));
-        tokens.push(...cl100k.encode(message.content, PLAIN_TEXT), ...imEnd, ...newline);
+        const content = contentTokens?.[index] ?? cl100k.encode(message.content, PLAIN_TEXT);
+        // A loop, not push(...content): spreading a long prompt can exceed the engine's argument limit.
+        for (const token of content) tokens.push(token);
+        tokens.push(...imEnd, ...newline);
         text += `${cl100k.ImStart}${header}${message.content}${cl100k.ImEnd}\n`;
       }
       tokens.push(...imStart, ...cl100k.encode("assistant\n", PLAIN_TEXT));

@@ -212,6 +212,7 @@ async function serveOne(input: {
       requestId: `sim-${arrival.index}`,
       model: options.workload.model,
       messages: [{ role: "user", content: arrival.prompt }],
+      contentTokens: [arrival.promptIds],
       sampling: {
         maxTokens: arrival.outputTokens,
         temperature: options.workload.temperature,

@@ -1,3 +1,4 @@
+import * as cl100k from "gpt-tokenizer/encoding/cl100k_base";
 import type { Random, SeededRandom } from "../core/random.js";
 import { ONE_TOKEN_WORDS } from "./words.js";
 
@@ -20,11 +21,38 @@ export function drawLength(random: SeededRandom, d: LengthDistribution): number 
 
 /** `tokens` one-token words, each with its leading space: exactly `tokens` cl100k tokens (see words.ts). */
 export function wordText(random: Random, tokens: number): string {
+  return wordPrompt(random, tokens, false).text;
+}
+
+/** Text of exactly `tokens` cl100k tokens and, when `withIds`, their token ids (so nothing re-tokenizes it). */
+export interface WordPrompt {
+  text: string;
+  ids: number[];
+}
+
+/** As {@link wordText} (the same draws give the same text), with the text's cl100k token ids. */
+export function wordPrompt(random: Random, tokens: number, withIds = true): WordPrompt {
   const words = new Array<string>(tokens);
+  const ids = withIds ? new Array<number>(tokens) : [];
+  const table = withIds ? wordIds() : [];
   for (let i = 0; i < tokens; i++) {
-    words[i] = ONE_TOKEN_WORDS[Math.floor(random.next() * ONE_TOKEN_WORDS.length)]!;
+    const pick = Math.floor(random.next() * ONE_TOKEN_WORDS.length);
+    words[i] = ONE_TOKEN_WORDS[pick]!;
+    if (withIds) ids[i] = table[pick]!;
   }
-  return tokens === 0 ? "" : ` ${words.join(" ")}`;
+  return { text: tokens === 0 ? "" : ` ${words.join(" ")}`, ids };
+}
+
+let WORD_IDS: readonly number[] | undefined;
+
+/** The cl100k id of each ONE_TOKEN_WORDS entry with its leading space (encoded once, on first use). */
+function wordIds(): readonly number[] {
+  WORD_IDS ??= ONE_TOKEN_WORDS.map((word) => {
+    const ids = cl100k.encode(` ${word}`);
+    if (ids.length !== 1) throw new Error(`ONE_TOKEN_WORDS: " ${word}" is ${ids.length} tokens`);
+    return ids[0]!;
+  });
+  return WORD_IDS;
 }
 
 export interface WeightedTable {

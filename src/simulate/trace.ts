@@ -26,9 +26,11 @@
 import { once } from "node:events";
 import { createReadStream, createWriteStream } from "node:fs";
 import { createInterface } from "node:readline";
+import { LRUCache } from "lru-cache";
 import { z } from "zod";
 import { hashString, SeededRandom } from "../core/random.js";
-import { type Arrival, wordText } from "./workload.js";
+import { type WordPrompt, wordPrompt } from "./sampling.js";
+import type { Arrival } from "./workload.js";
 
 /** Past any served context window; bounds what one line can make the reader allocate. */
 const MAX_TOKENS = 2 ** 20;
@@ -88,6 +90,7 @@ export async function* traceArrivals(options: TraceOptions): AsyncGenerator<Arri
   // Same stream and order of draws as arrivals(): one draw per word of each prompt.
   const text = new SeededRandom(hashString("text", options.seed >>> 0));
   const numbers = new ClientNumbers();
+  const prefixes = new Prefixes();
   const stream = createReadStream(file, { encoding: "utf8" });
   const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
   let lineNumber = 0;
@@ -110,11 +113,13 @@ export async function* traceArrivals(options: TraceOptions): AsyncGenerator<Arri
       if (line.t < previousT) throw fail(`t must be >= the previous line's t (${previousT}), got ${line.t}`);
       previousT = line.t;
       const shared = line.prefix_tokens ?? 0;
-      const prefix = line.prefix_id === undefined ? "" : prefixText(line.prefix_id, shared);
+      const prefix = line.prefix_id === undefined ? undefined : prefixes.of(line.prefix_id, shared);
+      const own = wordPrompt(text, line.prompt_tokens - shared);
       const arrival: Arrival = {
         index,
         atMs: line.t * 1000,
-        prompt: prefix + wordText(text, line.prompt_tokens - shared),
+        prompt: prefix === undefined ? own.text : prefix.text + own.text,
+        promptIds: prefix === undefined ? own.ids : prefix.ids.concat(own.ids),
         promptTokens: line.prompt_tokens,
         outputTokens: line.output_tokens,
         client: line.client === undefined ? index % clients : numbers.of(line.client, fail),
@@ -157,9 +162,22 @@ export function traceLine(arrival: Arrival): TraceLine {
   return line;
 }
 
-/** The first `tokens` words of the prefix named `id`: the same for every line and seed. */
-function prefixText(id: string, tokens: number): string {
-  return wordText(new SeededRandom(hashString(id, hashString("prefix"))), tokens);
+/**
+ * The first `tokens` words of the prefix named `id`, the same for every line and seed. The last few prefixes
+ * are kept, since lines sharing a prefix tend to come together (a bounded LRU, not one entry per id).
+ */
+class Prefixes {
+  readonly #recent = new LRUCache<string, WordPrompt>({ max: 256 });
+
+  of(id: string, tokens: number): WordPrompt {
+    const key = `${tokens}:${id}`;
+    let prefix = this.#recent.get(key);
+    if (prefix === undefined) {
+      prefix = wordPrompt(new SeededRandom(hashString(id, hashString("prefix"))), tokens);
+      this.#recent.set(key, prefix);
+    }
+    return prefix;
+  }
 }
 
 /**

@@ -1,5 +1,5 @@
 import { hashString, SeededRandom } from "../core/random.js";
-import { drawLength, type LengthDistribution, pickWeighted, weightedTable, wordText } from "./sampling.js";
+import { drawLength, type LengthDistribution, pickWeighted, weightedTable, wordPrompt } from "./sampling.js";
 
 export { type LengthDistribution, wordText } from "./sampling.js";
 
@@ -32,6 +32,8 @@ export interface Arrival {
   atMs: number;
   /** The user message: exactly `promptTokens` cl100k tokens. */
   prompt: string;
+  /** The cl100k token ids of `prompt` (the pipeline takes them instead of tokenizing the text again). */
+  promptIds: readonly number[];
   promptTokens: number;
   outputTokens: number;
   sloClass?: string;
@@ -73,10 +75,12 @@ export function* arrivals(spec: WorkloadSpec, seed: number): Generator<Arrival> 
     const promptTokens = drawLength(decisions, spec.promptTokens);
     const outputTokens = drawLength(decisions, spec.outputTokens);
     const client = Math.floor(decisions.next() * spec.clients);
+    const prompt = wordPrompt(text, promptTokens);
     const arrival: Arrival = {
       index,
       atMs,
-      prompt: wordText(text, promptTokens),
+      prompt: prompt.text,
+      promptIds: prompt.ids,
       promptTokens,
       outputTokens,
       client,

@@ -26,6 +26,16 @@ describe("cl100k tokenizer", () => {
     expect(tokens.length).toBe(10);
   });
 
+  it("takes a message's content tokens when the caller has them, framing them the same way", () => {
+    const messages = [
+      { role: "system" as const, content: "Be brief." },
+      { role: "user" as const, content: " the model server" },
+    ];
+    const encoded = tokenizer.encodeChat(messages);
+    const given = tokenizer.encodeChat(messages, [undefined, tokenizer.encode(" the model server")]);
+    expect(given).toEqual(encoded);
+  });
+
   it("gives identical token prefixes for conversations that share their first messages", () => {
     const system = { role: "system" as const, content: "You are a helpful assistant. ".repeat(20) };
     const a = tokenizer.encodeChat([system, { role: "user", content: "What is a GPU?" }]).tokens;

@@ -50,7 +50,10 @@ describe("simulate trace", () => {
       [2, 250, 1, 1, undefined],
       [3, 1500, 9, 2, undefined],
     ]);
-    for (const a of all) expect(tokenizer.encode(a.prompt)).toHaveLength(a.promptTokens);
+    for (const a of all) {
+      expect(tokenizer.encode(a.prompt)).toHaveLength(a.promptTokens);
+      expect(a.promptIds).toEqual(tokenizer.encode(a.prompt));
+    }
     expect(all[2]!.client).toBe(17);
     expect(all[3]!.client).toBe(all[1]!.client);
     expect(all[1]!.client).not.toBe(17);

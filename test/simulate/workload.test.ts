@@ -53,7 +53,11 @@ describe("simulate workload", () => {
   it("writes prompts of exactly the drawn number of cl100k tokens", () => {
     const tokenizer = createCl100kTokenizer();
     const sample = take(SPEC, 9).slice(0, 40);
-    for (const x of sample) expect(tokenizer.encode(x.prompt)).toHaveLength(x.promptTokens);
+    for (const x of sample) {
+      expect(tokenizer.encode(x.prompt)).toHaveLength(x.promptTokens);
+      // The ids handed to the pipeline are what the tokenizer would have produced.
+      expect(x.promptIds).toEqual(tokenizer.encode(x.prompt));
+    }
   });
 
   it("uses only words that are one cl100k token after a space", () => {

@@ -16,6 +16,11 @@ export class StopMatcher {
     this.#stops = stops.filter((stop) => stop.length > 0);
   }
 
+  /** Whether any stop string can end the completion. */
+  get active(): boolean {
+    return this.#stops.length > 0;
+  }
+
   /** Adds a piece; returns the text safe to emit now and whether a stop string was reached. */
   push(piece: string): { emit: string; stopped: boolean } {
     const buffer = this.#held + piece;
@@ -90,6 +95,15 @@ export class CompletionWriter {
 
   get sampled(): number {
     return this.#sampled;
+  }
+
+  /**
+   * Tokens still to sample, counting the one that finishes; undefined when a stop string could end the
+   * completion sooner (only the text can tell).
+   */
+  tokensLeft(): number | undefined {
+    if (this.#stop.active) return undefined;
+    return Math.max(1, Math.min(this.#maxTokens, this.naturalLength) - this.#sampled);
   }
 
   next(): CompletionStep {

@@ -1,5 +1,6 @@
 import type { Clock, TimerHandle } from "../../core/clock.js";
 import { GatewayError } from "../../core/errors.js";
+import { DecodeRun, type Work } from "./decode-run.js";
 import type { FaultInjector } from "./faults.js";
 import type { KvCache } from "./kv-cache.js";
 import type { LatencyModel } from "./latency-model.js";
@@ -17,18 +18,14 @@ import type { EngineSettings, EngineStats } from "./types.js";
  * recently admitted sequence not yet scheduled this step is preempted by recompute: its KV is dropped and it
  * goes back to the head of the queue. As in vLLM V1, a step that preempted admits no new requests.
  * Steps run back to back on the injected clock while there is work; with none, no timer is left behind.
+ * Steps whose batch cannot change run as one decode run (decode-run.ts) when nobody streams their tokens.
  */
-interface Work {
-  seq: Sequence;
-  contextTokens: number;
-  newTokens: number;
-  prefill: boolean;
-}
-
 interface Step {
   batch: Work[];
   startMs: number;
   durationMs: number;
+  /** Set when the step is the first of a decode run (see decode-run.ts) that covers the steps after it. */
+  run?: DecodeRun;
 }
 
 export interface EngineDeps {
@@ -54,6 +51,8 @@ export class Engine {
   /** Zero-duration steps run back to back since the engine last yielded to the event loop. */
   #instantSteps = 0;
   #timer: TimerHandle | undefined;
+  /** Set by #schedule: the waiting queue could not be admitted and cannot be until a sequence leaves. */
+  #waitingBlocked = false;
   readonly #counters: Counters = {
     steps: 0,
     busyMs: 0,
@@ -76,27 +75,66 @@ export class Engine {
     return this.#running.length;
   }
 
+  /** KV blocks in use, as the step-by-step engine would hold them now (a decode run allocates at its end). */
+  get kvBlocksUsed(): number {
+    const { kv, clock } = this.#deps;
+    const run = this.#step?.run;
+    return kv.usedBlocks + (run === undefined ? 0 : run.pendingBlocks(clock.now(), kv));
+  }
+
   stats(): EngineStats {
-    const { kv } = this.#deps;
-    return { ...this.#counters, kvBlocksTotal: kv.totalBlocks, kvBlocksUsed: kv.usedBlocks };
+    const { kv, clock } = this.#deps;
+    const counters = { ...this.#counters };
+    const run = this.#step?.run;
+    if (run !== undefined) {
+      // The steps of a run finished but not yet applied, counted as the step-by-step engine has them by now.
+      const done = run.completedBy(clock.now());
+      counters.steps += done - run.applied;
+      counters.busyMs += run.busyMs(run.applied, done);
+      const decoding = run.batch.filter((w) => w.seq.state === "running").length;
+      counters.generationTokens += (done - run.applied) * decoding;
+    }
+    return { ...counters, kvBlocksTotal: kv.totalBlocks, kvBlocksUsed: this.kvBlocksUsed };
   }
 
   submit(seq: Sequence): void {
     this.#waiting.push(seq);
+    this.#cutRun();
     this.#pump();
   }
 
   /** Removes a sequence wherever it is and frees its blocks; it emits nothing more. */
   abort(seq: Sequence): void {
     if (seq.state === "finished") return;
+    this.#cutRun();
     this.#finish(seq);
     this.#pump();
+  }
+
+  /**
+   * The batch is about to change: a decode run in progress ends with its current step. The steps finished
+   * so far are applied now, and the current one's blocks reserved, so that what changes the batch (an abort
+   * releasing blocks) finds the state the step-by-step engine would be in.
+   */
+  #cutRun(): void {
+    const run = this.#step?.run;
+    if (run === undefined) return;
+    const { clock } = this.#deps;
+    const current = run.cutAt(clock.now());
+    this.#applyRun(run, current);
+    this.#reserveRunStep(run, current);
+    this.#clearTimer();
+    this.#timer = clock.setTimer(run.endMs - clock.now(), () => this.#finishStep());
   }
 
   /** Fails every sequence in flight with `error` and forgets the KV cache (a crash, or shutdown). */
   failAll(error: GatewayError): void {
     const now = this.#deps.clock.now();
-    if (this.#step !== undefined) this.#counters.busyMs += now - this.#step.startMs;
+    const run = this.#step?.run;
+    // A run's finished steps count in full (applied); the step in progress counts up to now.
+    if (run !== undefined) this.#applyRun(run, run.completedBy(now));
+    const currentStartMs = run?.ends[run.applied - 1] ?? this.#step?.startMs;
+    if (currentStartMs !== undefined) this.#counters.busyMs += now - currentStartMs;
     this.#step = undefined;
     this.#clearTimer();
     const victims = [...this.#running, ...this.#waiting];
@@ -148,7 +186,21 @@ export class Engine {
       this.#finishStep();
     } else {
       this.#instantSteps = 0;
-      this.#timer = clock.setTimer(durationMs, () => this.#finishStep());
+      const run =
+        outage === undefined
+          ? DecodeRun.plan({
+              batch,
+              running: this.#running.length,
+              waitingCanJoin: this.#waiting.length > 0 && !this.#waitingBlocked,
+              kv: this.#deps.kv,
+              latency,
+              latencyMultiplier: faults.latencyMultiplier,
+              startMs: now,
+              firstDurationMs: durationMs,
+            })
+          : undefined;
+      if (run !== undefined) this.#step.run = run;
+      this.#timer = clock.setTimer((run?.endMs ?? now + durationMs) - now, () => this.#finishStep());
     }
   }
 
@@ -175,8 +227,11 @@ export class Engine {
       const newTokens = Math.min(seq.remaining, budget);
       if (this.#reserve(seq, seq.numComputed + newTokens, scheduled)) take(seq, newTokens, true);
     }
+    this.#waitingBlocked = false;
     if (this.#counters.preemptions > preemptionsBefore && batch.length > 0) return batch;
     const now = this.#deps.clock.now();
+    // Waiting requests cannot join until a sequence finishes: the batch is full.
+    this.#waitingBlocked = this.#running.length >= settings.maxNumSeqs;
     while (budget >= 1 && this.#running.length < settings.maxNumSeqs) {
       const seq = this.#waiting[0];
       if (seq === undefined) break;
@@ -186,7 +241,11 @@ export class Engine {
       );
       const cached = hits.length * kv.blockSize;
       const newTokens = Math.min(seq.tokens.length - cached, budget);
-      if (!kv.admit(seq.table, hits, cached + newTokens)) break;
+      if (!kv.admit(seq.table, hits, cached + newTokens)) {
+        // Nor can they while the pool only fills up (decodes take blocks; only a finish or abort frees any).
+        this.#waitingBlocked = true;
+        break;
+      }
       this.#waiting.shift();
       this.#running.push(seq);
       seq.state = "running";
@@ -237,6 +296,11 @@ export class Engine {
     this.#timer = undefined;
     this.#step = undefined;
     if (step === undefined) return;
+    if (step.run !== undefined) {
+      this.#applyRun(step.run, step.run.count);
+      this.#pump();
+      return;
+    }
     const { clock, kv, tensorParallel, replicaId } = this.#deps;
     const now = clock.now();
     this.#counters.steps++;
@@ -250,7 +314,9 @@ export class Engine {
       seq.gpuMs += gpuMsPerToken * newTokens;
       seq.numComputed += newTokens;
       if (prefill) this.#counters.promptTokensComputed += newTokens;
-      kv.commit(seq.table, seq.numComputed, (index) => seq.blockHash(index, kv.blockSize));
+      // Only a step that filled a block has anything to offer the prefix cache (most decode steps do not).
+      if (kv.prefixCaching && seq.numComputed >= (seq.table.committed + 1) * kv.blockSize)
+        kv.commit(seq.table, seq.numComputed, (index) => seq.blockHash(index, kv.blockSize));
       if (seq.failsAtFirstStep) {
         this.#finish(seq);
         seq.sink.fail(
@@ -269,6 +335,50 @@ export class Engine {
       seq.sink.done(seq.doneEvent({ finishReason: sample.finish, nowMs: now, replicaId }));
     }
     this.#pump();
+  }
+
+  /**
+   * Applies steps [run.applied, to) of a decode run in the order the step-by-step engine would: each step's
+   * KV blocks reserved as it starts, then per sequence its GPU-time share, the prefix-cache offer of a filled
+   * block, and its sampled token, stamped with the step's end.
+   */
+  #applyRun(run: DecodeRun, to: number): void {
+    const { kv, tensorParallel, replicaId } = this.#deps;
+    const { batch, durations, ends } = run;
+    for (let step = run.applied; step < to; step++) {
+      this.#reserveRunStep(run, step);
+      const durationMs = durations[step] as number;
+      this.#counters.steps++;
+      this.#counters.busyMs += durationMs;
+      const gpuMsPerToken = (durationMs * tensorParallel) / batch.length;
+      const atMs = ends[step] as number;
+      for (const { seq } of batch) {
+        if (seq.state !== "running") continue; // aborted during the run
+        seq.gpuMs += gpuMsPerToken;
+        seq.numComputed += 1;
+        if (kv.prefixCaching && seq.numComputed >= (seq.table.committed + 1) * kv.blockSize)
+          kv.commit(seq.table, seq.numComputed, (index) => seq.blockHash(index, kv.blockSize));
+        const sample = seq.writer.next();
+        seq.tokens.push(sample.id);
+        this.#counters.generationTokens++;
+        seq.sink.token({ type: "token", text: sample.text, tokens: 1, atMs });
+        if (sample.finish === undefined) continue;
+        this.#finish(seq);
+        seq.sink.done(seq.doneEvent({ finishReason: sample.finish, nowMs: atMs, replicaId }));
+      }
+    }
+    run.markApplied(Math.max(run.applied, to));
+  }
+
+  /** Reserves step `step`'s KV blocks (step 0's were reserved when the run was scheduled). */
+  #reserveRunStep(run: DecodeRun, step: number): void {
+    if (step === 0) return;
+    const { kv } = this.#deps;
+    for (const [i, { seq }] of run.batch.entries()) {
+      // grow is a no-op when the block is already there (a step reserved at a cut, then applied).
+      if (seq.state === "running" && !kv.grow(seq.table, run.contextOf(i) + step + 1))
+        throw new Error("Engine: a decode run outgrew the KV pool it was planned for");
+    }
   }
 
   #crash(): void {

@@ -1,3 +1,4 @@
+import { BlockIndex } from "./block-index.js";
 import { FreeList } from "./free-list.js";
 
 /**
@@ -19,22 +20,28 @@ export function emptyBlockTable(): BlockTable {
 }
 
 /**
- * Chained hash of one full block: two independent 32-bit mixes (FNV-1a and a Murmur-style multiply) give a
- * 64-bit key, so accidental collisions are negligible at simulator scale (vLLM uses SHA-256 or Python's hash).
+ * A full block's chained hash as a safe integer (53 bits), a Map key that costs no string per block. Two
+ * independent 32-bit mixes (FNV-1a and a Murmur-style multiply) are kept to 32 + 21 bits: with a million
+ * blocks cached, the chance that a given lookup finds a false match is about 1e-10, negligible at simulator
+ * scale (vLLM uses SHA-256 or Python's 64-bit hash).
  */
+export type BlockHash = number;
+
+const NO_HASH = -1;
+const TWO_POW_32 = 4294967296;
+
 export function chainBlockHash(
-  parent: string | undefined,
+  parent: BlockHash | undefined,
   tokens: readonly number[],
   from: number,
   to: number,
-) {
+): BlockHash {
   let a = 0x811c9dc5;
   let b = 0x9747b28c;
   if (parent !== undefined) {
-    for (let i = 0; i < parent.length; i++) {
-      const c = parent.charCodeAt(i);
-      a = Math.imul(a ^ c, 0x01000193);
-      b = Math.imul(b ^ c, 0x5bd1e995);
+    for (const part of [parent % TWO_POW_32, Math.floor(parent / TWO_POW_32)]) {
+      a = Math.imul(a ^ part, 0x01000193);
+      b = Math.imul(b ^ part, 0x5bd1e995);
       b ^= b >>> 15;
     }
   }
@@ -44,7 +51,7 @@ export function chainBlockHash(
     b = Math.imul(b ^ t, 0x5bd1e995);
     b ^= b >>> 15;
   }
-  return `${(a >>> 0).toString(36)}.${(b >>> 0).toString(36)}`;
+  return (a >>> 0) * 2097152 + (b >>> 11);
 }
 
 export class KvCache {
@@ -52,18 +59,21 @@ export class KvCache {
   readonly blockSize: number;
   readonly prefixCaching: boolean;
   readonly #refCount: Int32Array;
-  readonly #hashOf: (string | undefined)[];
+  /** Each block's registered hash, or NO_HASH. */
+  readonly #hashOf: Float64Array;
   /** Blocks with no reference, least recently freed first. */
   readonly #free: FreeList;
-  readonly #cached = new Map<string, number>();
+  readonly #cached: BlockIndex;
 
   constructor(options: { totalBlocks: number; blockSize: number; prefixCaching: boolean }) {
     this.totalBlocks = options.totalBlocks;
     this.blockSize = options.blockSize;
     this.prefixCaching = options.prefixCaching;
     this.#refCount = new Int32Array(options.totalBlocks);
-    this.#hashOf = new Array<string | undefined>(options.totalBlocks).fill(undefined);
+    this.#hashOf = new Float64Array(options.totalBlocks);
     this.#free = new FreeList(options.totalBlocks);
+    // At most one hash per block is registered; without prefix caching, none.
+    this.#cached = new BlockIndex(options.prefixCaching ? options.totalBlocks : 0);
     this.reset();
   }
 
@@ -85,11 +95,11 @@ export class KvCache {
    * Longest run of the first `limit` block hashes present in the cache, as block ids. The caller sets `limit`
    * so the last prompt token is always recomputed (its logits are needed to sample).
    */
-  lookup(hashes: readonly string[], limit = hashes.length): number[] {
+  lookup(hashes: readonly BlockHash[], limit = hashes.length): number[] {
     if (!this.prefixCaching) return [];
     const hits: number[] = [];
     for (let i = 0; i < Math.min(limit, hashes.length); i++) {
-      const block = this.#cached.get(hashes[i] as string);
+      const block = this.#cached.get(hashes[i] as BlockHash);
       if (block === undefined) break;
       hits.push(block);
     }
@@ -124,7 +134,7 @@ export class KvCache {
    * Offers the table's blocks that are now full of computed tokens to the prefix cache. `hashOfBlock(i)` is the
    * chained hash of block i. A hash already held by another block is left there (the duplicate stays private).
    */
-  commit(table: BlockTable, computedTokens: number, hashOfBlock: (index: number) => string): void {
+  commit(table: BlockTable, computedTokens: number, hashOfBlock: (index: number) => BlockHash): void {
     if (!this.prefixCaching) return;
     const full = Math.min(Math.floor(computedTokens / this.blockSize), table.blocks.length);
     for (let i = table.committed; i < full; i++) {
@@ -156,7 +166,7 @@ export class KvCache {
   /** Forgets everything: all blocks free, no cached prefix (a crashed replica restarts empty). */
   reset(): void {
     this.#refCount.fill(0);
-    this.#hashOf.fill(undefined);
+    this.#hashOf.fill(NO_HASH);
     this.#cached.clear();
     this.#free.clear();
     for (let block = 0; block < this.totalBlocks; block++) this.#free.push(block);
@@ -172,11 +182,11 @@ export class KvCache {
     for (let n = 0; n < count; n++) {
       const block = this.#free.shift();
       if (block === -1) throw new Error("KvCache: allocation past a checked capacity");
-      const hash = this.#hashOf[block];
-      if (hash !== undefined) {
+      const hash = this.#hashOf[block] as number;
+      if (hash !== NO_HASH) {
         // Evicting a cached block: its prefix is no longer reusable.
         this.#cached.delete(hash);
-        this.#hashOf[block] = undefined;
+        this.#hashOf[block] = NO_HASH;
       }
       this.#refCount[block] = 1;
       table.blocks.push(block);

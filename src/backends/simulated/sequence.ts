@@ -1,7 +1,7 @@
 import type { GatewayError } from "../../core/errors.js";
 import type { DoneEvent, FinishReason, GenerationRequest, TokenEvent } from "../../core/types.js";
 import type { CompletionWriter } from "./completion.js";
-import { type BlockTable, chainBlockHash, emptyBlockTable } from "./kv-cache.js";
+import { type BlockHash, type BlockTable, chainBlockHash, emptyBlockTable } from "./kv-cache.js";
 
 /** Where a sequence's events go (the backend wires these to the request's channel). */
 export interface SequenceSink {
@@ -35,7 +35,7 @@ export class Sequence {
   cachedPromptTokens = 0;
   /** GPU-milliseconds attributed so far (already multiplied by the tensor-parallel degree). */
   gpuMs = 0;
-  readonly #blockHashes: string[] = [];
+  readonly #blockHashes: BlockHash[] = [];
 
   constructor(init: {
     request: GenerationRequest;
@@ -64,15 +64,19 @@ export class Sequence {
   }
 
   /** Chained prefix-cache hashes of the first `count` full blocks (computed once, tokens never change). */
-  blockHashes(count: number, blockSize: number): readonly string[] {
-    for (let i = this.#blockHashes.length; i < count; i++)
-      this.#blockHashes.push(this.#hashBlock(i, blockSize));
-    return this.#blockHashes.slice(0, count);
+  blockHashes(count: number, blockSize: number): readonly BlockHash[] {
+    this.#hashUpTo(count, blockSize);
+    return this.#blockHashes.length === count ? this.#blockHashes : this.#blockHashes.slice(0, count);
   }
 
-  blockHash(index: number, blockSize: number): string {
-    this.blockHashes(index + 1, blockSize);
-    return this.#blockHashes[index] as string;
+  blockHash(index: number, blockSize: number): BlockHash {
+    this.#hashUpTo(index + 1, blockSize);
+    return this.#blockHashes[index] as BlockHash;
+  }
+
+  #hashUpTo(count: number, blockSize: number): void {
+    for (let i = this.#blockHashes.length; i < count; i++)
+      this.#blockHashes.push(this.#hashBlock(i, blockSize));
   }
 
   /** The `done` event of a completed sequence. */
@@ -97,7 +101,7 @@ export class Sequence {
     };
   }
 
-  #hashBlock(index: number, blockSize: number): string {
+  #hashBlock(index: number, blockSize: number): BlockHash {
     const to = (index + 1) * blockSize;
     if (to > this.tokens.length) throw new Error(`Sequence: block ${index} is not full`);
     return chainBlockHash(this.#blockHashes[index - 1], this.tokens, index * blockSize, to);

@@ -123,7 +123,7 @@ export class SimulatedBackend implements Backend {
       ready: !this.#closed && !this.#faults.inOutage(this.#clock.now()),
       running: this.#engine.running,
       waiting: this.#engine.waiting,
-      kvCacheUsage: this.#kv.usedBlocks / this.#kv.totalBlocks,
+      kvCacheUsage: this.#engine.kvBlocksUsed / this.#kv.totalBlocks,
     };
   }
 

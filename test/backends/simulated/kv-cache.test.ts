@@ -1,10 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { chainBlockHash, emptyBlockTable, KvCache } from "../../../src/backends/simulated/kv-cache.js";
+import {
+  type BlockHash,
+  chainBlockHash,
+  emptyBlockTable,
+  KvCache,
+} from "../../../src/backends/simulated/kv-cache.js";
 
 const BLOCK = 4;
 
-function hashes(tokens: readonly number[]): string[] {
-  const out: string[] = [];
+function hashes(tokens: readonly number[]): BlockHash[] {
+  const out: BlockHash[] = [];
   for (let i = 0; (i + 1) * BLOCK <= tokens.length; i++) {
     out.push(chainBlockHash(out[i - 1], tokens, i * BLOCK, (i + 1) * BLOCK));
   }
@@ -47,7 +52,7 @@ describe("KvCache prefix caching", () => {
     const kv = cache(8);
     const first = emptyBlockTable();
     kv.admit(first, [], prompt.length);
-    kv.commit(first, prompt.length, (i) => hashes(prompt)[i] as string);
+    kv.commit(first, prompt.length, (i) => hashes(prompt)[i] as BlockHash);
     kv.release(first);
     expect(kv.usedBlocks).toBe(0); // cached blocks are free (evictable)...
     const hits = kv.lookup(hashes(prompt)); // ...but still findable
@@ -68,7 +73,7 @@ describe("KvCache prefix caching", () => {
     const kv = cache(3);
     const a = emptyBlockTable();
     kv.admit(a, [], 8);
-    kv.commit(a, 8, (i) => hashes(prompt)[i] as string);
+    kv.commit(a, 8, (i) => hashes(prompt)[i] as BlockHash);
     kv.release(a); // frees block 1 (tail) then block 0 (head)
     const b = emptyBlockTable();
     kv.admit(b, [], 8); // takes the never-used block and the tail block
@@ -82,7 +87,7 @@ describe("KvCache prefix caching", () => {
     const kv = cache(3);
     const a = emptyBlockTable();
     kv.admit(a, [], 8);
-    kv.commit(a, 8, (i) => hashes(prompt)[i] as string);
+    kv.commit(a, 8, (i) => hashes(prompt)[i] as BlockHash);
     kv.release(a);
     // 2 cached blocks + 1 never used; a request hitting both needs 1 fresh block for 9..12 tokens.
     const hits = kv.lookup(hashes(prompt));
@@ -98,24 +103,24 @@ describe("KvCache prefix caching", () => {
     const b = emptyBlockTable();
     kv.admit(a, [], 4);
     kv.admit(b, [], 4);
-    kv.commit(a, 4, () => "same");
-    kv.commit(b, 4, () => "same");
-    expect(kv.lookup(["same"])).toEqual(a.blocks);
+    kv.commit(a, 4, () => 7);
+    kv.commit(b, 4, () => 7);
+    expect(kv.lookup([7])).toEqual(a.blocks);
   });
 
   it("looks nothing up when disabled, and reset forgets everything", () => {
     const off = cache(4, false);
     const t = emptyBlockTable();
     off.admit(t, [], 4);
-    off.commit(t, 4, () => "h");
-    expect(off.lookup(["h"])).toEqual([]);
+    off.commit(t, 4, () => 11);
+    expect(off.lookup([11])).toEqual([]);
 
     const on = cache(4);
     const u = emptyBlockTable();
     on.admit(u, [], 4);
-    on.commit(u, 4, () => "h");
+    on.commit(u, 4, () => 11);
     on.reset();
     expect(on.usedBlocks).toBe(0);
-    expect(on.lookup(["h"])).toEqual([]);
+    expect(on.lookup([11])).toEqual([]);
   });
 });
