@@ -9,6 +9,7 @@ import { overhead } from "./scenarios/overhead.js";
 import { overload } from "./scenarios/overload.js";
 import { policies } from "./scenarios/policies.js";
 import { semanticEval } from "./scenarios/semantic-eval.js";
+import { simulateSpeed } from "./scenarios/simulate-speed.js";
 import { sloOverload } from "./scenarios/slo-overload.js";
 import { steadyChat } from "./scenarios/steady-chat.js";
 import { streamingChat } from "./scenarios/streaming-chat.js";
@@ -31,6 +32,7 @@ const SCENARIOS: readonly Scenario[] = [
   microBatching,
   botFlood,
   fidelity,
+  simulateSpeed,
 ];
 
 const USAGE = `Usage: npm run bench -- <scenario> [--quick] [--solve-challenges] [--out DIR]

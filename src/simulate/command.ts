@@ -146,7 +146,7 @@ export function summary(report: SimulationReport): string {
     .join(", ");
   const lines = [
     `requests ${report.requests}, completed ${report.completed}${errors === "" ? "" : `, errors: ${errors}`}`,
-    `simulated ${report.simulatedSeconds.toFixed(1)} s in ${report.wallSeconds.toFixed(2)} s of wall time`,
+    `simulated ${report.simulatedSeconds.toFixed(1)} s in ${report.wallSeconds.toFixed(2)} s of wall time (${Math.round(report.requests / report.wallSeconds)} requests/s), peak RSS ${(report.peakRssBytes / 2 ** 20).toFixed(0)} MiB`,
     `SLO attainment ${(report.sloAttainment * 100).toFixed(1)}%, goodput ${report.goodputPerSecond.toFixed(2)} req/s, ` +
       `throughput ${report.throughputTokensPerSecond.toFixed(0)} output tokens/s`,
     `cost per response $${report.cost.meanPerResponseUsd.toPrecision(3)}, spend $${report.cost.spendUsd.toFixed(4)}`,

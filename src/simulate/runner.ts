@@ -82,8 +82,10 @@ export interface SimulationReport {
   series: Series;
   /** From the start to the last response (at least the workload's duration). */
   simulatedSeconds: number;
-  /** Wall-clock seconds the simulation took (the only field that differs between identical runs). */
+  /** Wall-clock seconds the simulation took (this and peakRssBytes are what differ between identical runs). */
   wallSeconds: number;
+  /** The process's peak resident memory so far (getrusage maxrss), bytes: the whole process, not this run. */
+  peakRssBytes: number;
 }
 
 /**
@@ -126,9 +128,15 @@ export async function simulate(options: SimulateOptions): Promise<SimulationRepo
   const serve = (arrival: Arrival) => {
     const controller = new AbortController();
     inFlight.add(controller);
-    void serveOne({ composed, arrival, options, tally, signal: controller.signal }).finally(() =>
-      inFlight.delete(controller),
-    );
+    const { prompt: text, promptIds: ids, ...rest } = arrival;
+    void serveOne({
+      composed,
+      arrival: rest,
+      prompt: { text, ids },
+      options,
+      tally,
+      signal: controller.signal,
+    }).finally(() => inFlight.delete(controller));
   };
 
   let simulatedMs: number;
@@ -180,13 +188,16 @@ export async function simulate(options: SimulateOptions): Promise<SimulationRepo
     series: series.series(simulatedMs),
     simulatedSeconds: seconds,
     wallSeconds: (performance.now() - wallStart) / 1000,
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
   };
 }
 
 /** One request end to end, as the chat route would run it, minus HTTP; records the outcome in `tally`. */
 async function serveOne(input: {
   composed: Composed;
-  arrival: Arrival;
+  /** The arrival; its prompt is dropped from here once the request is built (see below). */
+  arrival: Omit<Arrival, "prompt" | "promptIds">;
+  prompt: { text: string; ids: readonly number[] } | undefined;
   options: SimulateOptions;
   tally: Tally;
   signal: AbortSignal;
@@ -207,12 +218,17 @@ async function serveOne(input: {
     const sloClass = pipeline.sloClass(arrival.sloClass, admission?.identity.sloClass).name;
     tally.classified(sloClass);
     const identity = admission?.identity;
+    const prompt = input.prompt;
+    if (prompt === undefined) throw new Error("serveOne: the prompt was already taken");
+    // The request holds its own token ids from here; the arrival's copy would only outlive it in this frame
+    // (live requests' copies are what minor collections spend their time on).
+    input.prompt = undefined;
     const request = gateway.prepare({
       kind: "chat",
       requestId: `sim-${arrival.index}`,
       model: options.workload.model,
-      messages: [{ role: "user", content: arrival.prompt }],
-      contentTokens: [arrival.promptIds],
+      messages: [{ role: "user", content: prompt.text }],
+      contentTokens: [prompt.ids],
       sampling: {
         maxTokens: arrival.outputTokens,
         temperature: options.workload.temperature,

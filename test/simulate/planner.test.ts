@@ -33,6 +33,7 @@ function report(input: { ttftMs: number; tpotMs: number; failed?: number }): Sim
     series: { bucketSeconds: 1, points: [] },
     simulatedSeconds: 20,
     wallSeconds: 0,
+    peakRssBytes: 0,
   };
 }
 

@@ -18,7 +18,7 @@ const WORKLOAD: WorkloadSpec = {
   temperature: 1,
 };
 
-const withoutWall = ({ wallSeconds: _wall, ...rest }: SimulationReport) => rest;
+const withoutWall = ({ wallSeconds: _wall, peakRssBytes: _rss, ...rest }: SimulationReport) => rest;
 
 describe("simulate", () => {
   it("serves a light workload completely, with plausible latencies, tokens and cost", async () => {

@@ -236,11 +236,9 @@ export class Engine {
       const seq = this.#waiting[0];
       if (seq === undefined) break;
       // At least the last token is recomputed: its logits are needed to sample (vLLM does the same).
-      const hits = kv.lookup(
-        seq.blockHashes(Math.floor((seq.tokens.length - 1) / kv.blockSize), kv.blockSize),
-      );
+      const hits = kv.lookup(seq.blockHashes(Math.floor((seq.length - 1) / kv.blockSize), kv.blockSize));
       const cached = hits.length * kv.blockSize;
-      const newTokens = Math.min(seq.tokens.length - cached, budget);
+      const newTokens = Math.min(seq.length - cached, budget);
       if (!kv.admit(seq.table, hits, cached + newTokens)) {
         // Nor can they while the pool only fills up (decodes take blocks; only a finish or abort frees any).
         this.#waitingBlocked = true;
@@ -251,7 +249,7 @@ export class Engine {
       seq.state = "running";
       seq.numComputed = cached;
       if (kv.prefixCaching) {
-        this.#counters.prefixCacheQueries += seq.tokens.length;
+        this.#counters.prefixCacheQueries += seq.length;
         this.#counters.prefixCacheHits += cached;
       }
       if (seq.scheduledMs === undefined) {
@@ -326,7 +324,7 @@ export class Engine {
       }
       if (seq.remaining > 0) continue; // a prefill chunk that did not reach the end of the context
       const sample = seq.writer.next();
-      seq.tokens.push(sample.id);
+      seq.append(sample.id);
       this.#counters.generationTokens++;
       seq.firstTokenMs ??= now;
       seq.sink.token({ type: "token", text: sample.text, tokens: 1, atMs: now });
@@ -359,7 +357,7 @@ export class Engine {
         if (kv.prefixCaching && seq.numComputed >= (seq.table.committed + 1) * kv.blockSize)
           kv.commit(seq.table, seq.numComputed, (index) => seq.blockHash(index, kv.blockSize));
         const sample = seq.writer.next();
-        seq.tokens.push(sample.id);
+        seq.append(sample.id);
         this.#counters.generationTokens++;
         seq.sink.token({ type: "token", text: sample.text, tokens: 1, atMs });
         if (sample.finish === undefined) continue;

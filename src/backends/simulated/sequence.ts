@@ -25,7 +25,8 @@ export class Sequence {
   /** Fault injection: fail with backend_error at the end of the first step this sequence is in. */
   readonly failsAtFirstStep: boolean;
   readonly promptLength: number;
-  readonly tokens: number[];
+  /** Tokens sampled so far (the context is the request's prompt tokens, then these; the prompt is not copied). */
+  readonly #sampled: number[] = [];
   readonly table: BlockTable = emptyBlockTable();
   state: SequenceState = "waiting";
   numComputed = 0;
@@ -49,13 +50,22 @@ export class Sequence {
     this.writer = init.writer;
     this.arrivalMs = init.arrivalMs;
     this.failsAtFirstStep = init.failsAtFirstStep;
-    this.tokens = [...init.request.promptTokens];
-    this.promptLength = this.tokens.length;
+    this.promptLength = init.request.promptTokens.length;
+  }
+
+  /** Length of the context: prompt plus sampled tokens. */
+  get length(): number {
+    return this.promptLength + this.#sampled.length;
+  }
+
+  /** Appends a sampled token to the context. */
+  append(token: number): void {
+    this.#sampled.push(token);
   }
 
   /** Tokens whose KV is still to be computed before the next sample. */
   get remaining(): number {
-    return this.tokens.length - this.numComputed;
+    return this.length - this.numComputed;
   }
 
   /** In the decode phase: it has sampled before and only its last token lacks KV. */
@@ -103,7 +113,15 @@ export class Sequence {
 
   #hashBlock(index: number, blockSize: number): BlockHash {
     const to = (index + 1) * blockSize;
-    if (to > this.tokens.length) throw new Error(`Sequence: block ${index} is not full`);
-    return chainBlockHash(this.#blockHashes[index - 1], this.tokens, index * blockSize, to);
+    if (to > this.length) throw new Error(`Sequence: block ${index} is not full`);
+    const from = index * blockSize;
+    const parent = this.#blockHashes[index - 1];
+    const prompt = this.request.promptTokens;
+    if (to <= this.promptLength) return chainBlockHash(parent, prompt, from, to);
+    if (from >= this.promptLength)
+      return chainBlockHash(parent, this.#sampled, from - this.promptLength, to - this.promptLength);
+    // The block where the prompt ends and the sampled tokens begin.
+    const straddling = prompt.slice(from).concat(this.#sampled.slice(0, to - this.promptLength));
+    return chainBlockHash(parent, straddling, 0, straddling.length);
   }
 }
