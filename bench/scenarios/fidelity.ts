@@ -32,6 +32,7 @@ export interface Efficiency {
   mfuMin: number;
   mfuMax: number;
   stepOverheadMs: number;
+  allReduceLatencyUs: number;
 }
 
 export interface RowResult {
@@ -54,6 +55,7 @@ const GRID: Readonly<Record<keyof Efficiency, readonly number[]>> = {
   mfuMax: [0.5, 0.6, 0.7],
   mfuMin: [0.35],
   stepOverheadMs: [1, 2],
+  allReduceLatencyUs: [5, 10, 20],
 };
 
 export function loadPublishedRows(): PublishedRow[] {
@@ -176,8 +178,8 @@ export async function calibrate(input: {
 }
 
 function shippedDefaults(): Efficiency {
-  const { mbu, mfuMin, mfuMax, stepOverheadMs } = efficiencySchema.parse({});
-  return { mbu, mfuMin, mfuMax, stepOverheadMs };
+  const { mbu, mfuMin, mfuMax, stepOverheadMs, allReduceLatencyUs } = efficiencySchema.parse({});
+  return { mbu, mfuMin, mfuMax, stepOverheadMs, allReduceLatencyUs };
 }
 
 const pct = (x: number) => `${x >= 0 ? "+" : ""}${(x * 100).toFixed(1)}%`;

@@ -43,6 +43,8 @@ const efficiencyFields = z
     mfuRampTokens: positiveInt.default(2048),
     /** Host time per step: scheduling, sampling, detokenising (about 1 ms for 8B-class models). */
     stepOverheadMs: z.number().nonnegative().default(1),
+    /** Fixed cost of one tensor-parallel all-reduce (launch and synchronisation), microseconds. */
+    allReduceLatencyUs: z.number().nonnegative().default(10),
   })
   .strict();
 
@@ -402,6 +404,8 @@ const hardwareEntrySchema = z
     memoryBytes: z.number().positive(),
     memoryBandwidthBytesPerS: z.number().positive(),
     peakFlops: z.object({ bf16: z.number().positive(), fp8: z.number().positive().optional() }).strict(),
+    /** Per-direction bandwidth to tensor-parallel peers; default: a PCIe Gen4 x16 link. */
+    interconnectBytesPerS: z.number().positive().default(32e9),
     pricePerGpuHourUsd: z.number().nonnegative(),
     source: z.string().default("config"),
   })

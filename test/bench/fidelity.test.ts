@@ -15,11 +15,17 @@ describe("fidelity", () => {
     const score = async (e: { mbu: number; mfuMax: number; stepOverheadMs: number }) =>
       Math.abs(e.mbu - 0.7) + Math.abs(e.mfuMax - 0.5) + Math.abs(e.stepOverheadMs - 2);
     const result = await calibrate({
-      start: { mbu: 0.6, mfuMin: 0.35, mfuMax: 0.6, stepOverheadMs: 1 },
+      start: { mbu: 0.6, mfuMin: 0.35, mfuMax: 0.6, stepOverheadMs: 1, allReduceLatencyUs: 10 },
       score,
       maxPasses: 2,
     });
-    expect(result.best).toEqual({ mbu: 0.7, mfuMin: 0.35, mfuMax: 0.5, stepOverheadMs: 2 });
+    expect(result.best).toEqual({
+      mbu: 0.7,
+      mfuMin: 0.35,
+      mfuMax: 0.5,
+      stepOverheadMs: 2,
+      allReduceLatencyUs: 10,
+    });
     expect(result.bestScore).toBeCloseTo(0, 9);
   });
 

@@ -11,7 +11,7 @@ function fakeLatency() {
     estimate(work: readonly SequenceWork[]) {
       steps.push([...work]);
       const ms = work.reduce((sum, w) => sum + (w.newTokens === 1 ? 0 : w.newTokens), 10);
-      return { memoryMs: ms, computeMs: 0, mfu: 0.5, stepMs: ms };
+      return { memoryMs: ms, computeMs: 0, commMs: 0, mfu: 0.5, stepMs: ms };
     },
   };
 }

@@ -35,6 +35,7 @@ export const DEFAULT_EFFICIENCY_SETTINGS: Readonly<EfficiencySettings> = Object.
   mfuMax: 0.6,
   mfuRampTokens: 2048,
   stepOverheadMs: 1,
+  allReduceLatencyUs: 10,
 });
 
 /**

@@ -8,13 +8,19 @@ import type { EfficiencySettings } from "./types.js";
  *
  *   memory  = (weights/TP + Σ KV tokens read x KV bytes/token/GPU) / (bandwidth x MBU)
  *   compute = (2 x params x step tokens + attention FLOPs) / TP / (peak x MFU)
- *   step    = max(memory, compute) + host overhead
+ *   comm    = 2 x layers x (2 (TP-1)/TP x step tokens x hidden x 2 B / interconnect + all-reduce latency)
+ *   step    = max(memory, compute) + comm + host overhead
  *
  * Attention FLOPs: per layer, a query token attending to c keys costs 2·c·d per head for QKᵀ and 2·c·d for
  * the weighted sum over V, i.e. 4 x layers x queryHeads x headDim x Σ_tokens(attended context), with the
  * attended context of the token at position p being min(p + 1, slidingWindow). The KV read for a sequence is
- * its context after the step, capped at window + new tokens under sliding-window attention. Ignored, as
- * second-order next to these terms: activation traffic, KV writes, tensor-parallel all-reduce time.
+ * its context after the step, capped at window + new tokens under sliding-window attention.
+ *
+ * Tensor parallelism (Megatron-style, as vLLM and TensorRT-LLM shard): each layer all-reduces its activations
+ * twice, after attention and after the MLP; a ring all-reduce moves 2 (TP-1)/TP of the buffer (step tokens x
+ * hidden size x 2 bytes, activations in 16-bit) over each GPU's link, plus a fixed latency. It is not
+ * overlapped with compute (an assumption: the engines overlap little of it at these sizes). Ignored, as
+ * second-order next to these terms: activation traffic to memory, KV writes.
  */
 export interface SequenceWork {
   /** Tokens whose KV is already in the cache before this step. */
@@ -26,9 +32,11 @@ export interface SequenceWork {
 export interface StepEstimate {
   memoryMs: number;
   computeMs: number;
+  /** Tensor-parallel all-reduce time (0 at TP 1). */
+  commMs: number;
   /** The MFU used for this step's token count. */
   mfu: number;
-  /** max(memory, compute) + stepOverheadMs, before any fault multiplier. */
+  /** max(memory, compute) + comm + stepOverheadMs, before any fault multiplier. */
   stepMs: number;
 }
 
@@ -89,6 +97,11 @@ export function createLatencyModel(input: LatencyModelInput): LatencyModel {
   const peakFlopsPerGpu = peakFlopsFor(input.hardware, input.precision);
   const bandwidth = input.hardware.memoryBandwidthBytesPerS * efficiency.mbu;
   const attentionFlopsPerAttended = 4 * model.layers * model.queryHeads * model.headDim;
+  const allReduces = tp > 1 ? 2 * model.layers : 0;
+  // Bytes each GPU sends per step token in one all-reduce, and the fixed part of a step's all-reduces.
+  const ringBytesPerToken = ((2 * (tp - 1)) / tp) * model.queryHeads * model.headDim * 2;
+  const commFixedMs = (allReduces * efficiency.allReduceLatencyUs) / 1000;
+  const commMsPerToken = (allReduces * ringBytesPerToken * 1000) / input.hardware.interconnectBytesPerS;
   return {
     peakFlopsPerGpu,
     estimate(work) {
@@ -106,7 +119,9 @@ export function createLatencyModel(input: LatencyModelInput): LatencyModel {
       const computeS = flops / tp / (peakFlopsPerGpu * mfu);
       const memoryMs = memoryS * 1000;
       const computeMs = computeS * 1000;
-      return { memoryMs, computeMs, mfu, stepMs: Math.max(memoryMs, computeMs) + efficiency.stepOverheadMs };
+      const commMs = allReduces === 0 ? 0 : commFixedMs + commMsPerToken * tokens;
+      const stepMs = Math.max(memoryMs, computeMs) + commMs + efficiency.stepOverheadMs;
+      return { memoryMs, computeMs, commMs, mfu, stepMs };
     },
   };
 }
@@ -118,6 +133,6 @@ export function createLatencyModel(input: LatencyModelInput): LatencyModel {
 export function createZeroLatencyModel(peakFlopsPerGpu: number): LatencyModel {
   return {
     peakFlopsPerGpu,
-    estimate: () => ({ memoryMs: 0, computeMs: 0, mfu: 0, stepMs: 0 }),
+    estimate: () => ({ memoryMs: 0, computeMs: 0, commMs: 0, mfu: 0, stepMs: 0 }),
   };
 }

@@ -37,6 +37,12 @@ export function validateSimulatedOptions(options: SimulatedBackendOptions): void
   );
   check("efficiency.mfuRampTokens", efficiency.mfuRampTokens, efficiency.mfuRampTokens >= 0, ">= 0");
   check("efficiency.stepOverheadMs", efficiency.stepOverheadMs, efficiency.stepOverheadMs >= 0, ">= 0");
+  check(
+    "efficiency.allReduceLatencyUs",
+    efficiency.allReduceLatencyUs,
+    efficiency.allReduceLatencyUs >= 0,
+    ">= 0",
+  );
   check("output.lengthMedian", output.lengthMedian, output.lengthMedian >= 1, ">= 1");
   check("output.lengthSigma", output.lengthSigma, output.lengthSigma >= 0, ">= 0");
   check("faults.errorRate", faults.errorRate, faults.errorRate >= 0 && faults.errorRate <= 1, "in [0, 1]");

@@ -30,6 +30,8 @@ export interface EfficiencySettings {
   mfuRampTokens: number;
   /** Host-side time per step: scheduling, sampling, detokenising, kernel launches. */
   stepOverheadMs: number;
+  /** Fixed cost of one tensor-parallel all-reduce, microseconds (the bandwidth term comes on top). */
+  allReduceLatencyUs: number;
 }
 
 /** Log-normal distribution of the natural (unconstrained) completion length in tokens. */

@@ -12,6 +12,11 @@ export interface HardwareProfile {
   memoryBandwidthBytesPerS: number;
   /** Dense tensor-core peak in FLOP/s; `fp8` is absent on GPUs without FP8 tensor cores. */
   peakFlops: { bf16: number; fp8?: number };
+  /**
+   * Bandwidth one GPU sends (and receives) at in collectives with its tensor-parallel peers, bytes per second
+   * per direction: NVLink or Infinity Fabric where the GPU has it, else its PCIe link.
+   */
+  interconnectBytesPerS: number;
   /** USD per GPU-hour. */
   pricePerGpuHourUsd: number;
   /** Where the figures come from (datasheet, price guide, date). */
@@ -26,6 +31,7 @@ export const HARDWARE_CATALOG: Readonly<Record<string, HardwareProfile>> = Objec
     memoryBytes: 80e9,
     memoryBandwidthBytesPerS: 3.35e12,
     peakFlops: { bf16: 989e12, fp8: 1979e12 },
+    interconnectBytesPerS: 450e9, // NVLink 4, 900 GB/s bidirectional
     pricePerGpuHourUsd: 2.99,
     source: `NVIDIA H100 Tensor Core GPU datasheet (SXM5, dense); price: ${PRICE_SOURCE}`,
   },
@@ -34,6 +40,7 @@ export const HARDWARE_CATALOG: Readonly<Record<string, HardwareProfile>> = Objec
     memoryBytes: 80e9,
     memoryBandwidthBytesPerS: 2.0e12,
     peakFlops: { bf16: 756e12, fp8: 1513e12 },
+    interconnectBytesPerS: 64e9, // PCIe Gen5 x16 (an NVLink bridge joins pairs only)
     pricePerGpuHourUsd: 2.49,
     source: `NVIDIA H100 Tensor Core GPU datasheet (PCIe, dense); price: ${PRICE_SOURCE}`,
   },
@@ -42,6 +49,7 @@ export const HARDWARE_CATALOG: Readonly<Record<string, HardwareProfile>> = Objec
     memoryBytes: 141e9,
     memoryBandwidthBytesPerS: 4.8e12,
     peakFlops: { bf16: 989e12, fp8: 1979e12 },
+    interconnectBytesPerS: 450e9, // NVLink 4, 900 GB/s bidirectional
     pricePerGpuHourUsd: 3.99,
     source: `NVIDIA H200 Tensor Core GPU datasheet (SXM, dense); price: ${PRICE_SOURCE}`,
   },
@@ -50,6 +58,7 @@ export const HARDWARE_CATALOG: Readonly<Record<string, HardwareProfile>> = Objec
     memoryBytes: 80e9,
     memoryBandwidthBytesPerS: 2.039e12,
     peakFlops: { bf16: 312e12 },
+    interconnectBytesPerS: 300e9, // NVLink 3, 600 GB/s bidirectional
     pricePerGpuHourUsd: 1.49,
     source: `NVIDIA A100 Tensor Core GPU datasheet (80GB SXM, dense, no FP8); price: ${PRICE_SOURCE}`,
   },
@@ -58,6 +67,7 @@ export const HARDWARE_CATALOG: Readonly<Record<string, HardwareProfile>> = Objec
     memoryBytes: 40e9,
     memoryBandwidthBytesPerS: 1.555e12,
     peakFlops: { bf16: 312e12 },
+    interconnectBytesPerS: 300e9, // NVLink 3, 600 GB/s bidirectional
     pricePerGpuHourUsd: 1.29,
     source: `NVIDIA A100 Tensor Core GPU datasheet (40GB SXM, dense, no FP8); price: ${PRICE_SOURCE}`,
   },
@@ -66,6 +76,7 @@ export const HARDWARE_CATALOG: Readonly<Record<string, HardwareProfile>> = Objec
     memoryBytes: 24e9,
     memoryBandwidthBytesPerS: 0.3e12,
     peakFlops: { bf16: 121e12, fp8: 242e12 },
+    interconnectBytesPerS: 32e9, // PCIe Gen4 x16, no NVLink
     pricePerGpuHourUsd: 0.8,
     source: `NVIDIA L4 datasheet (dense; 242/485 TFLOP/s are the sparse figures); price: ${PRICE_SOURCE}`,
   },
@@ -74,6 +85,7 @@ export const HARDWARE_CATALOG: Readonly<Record<string, HardwareProfile>> = Objec
     memoryBytes: 24e9,
     memoryBandwidthBytesPerS: 0.6e12,
     peakFlops: { bf16: 125e12 },
+    interconnectBytesPerS: 32e9, // PCIe Gen4 x16
     pricePerGpuHourUsd: 0.75,
     source: `NVIDIA A10 Tensor Core GPU datasheet (dense, no FP8); price: ${PRICE_SOURCE}`,
   },
@@ -82,6 +94,7 @@ export const HARDWARE_CATALOG: Readonly<Record<string, HardwareProfile>> = Objec
     memoryBytes: 192e9,
     memoryBandwidthBytesPerS: 5.3e12,
     peakFlops: { bf16: 1307e12, fp8: 2615e12 },
+    interconnectBytesPerS: 448e9, // Infinity Fabric, 896 GB/s aggregate bidirectional
     pricePerGpuHourUsd: 2.49,
     source: `AMD Instinct MI300X datasheet (dense); price: ${PRICE_SOURCE}`,
   },

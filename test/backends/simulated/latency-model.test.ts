@@ -63,6 +63,21 @@ describe("roofline step time, Llama-3.1-8B bf16 on one H100-SXM (hand computed)"
     expect(two.computeMs).toBeCloseTo(one.computeMs / 2, 9);
   });
 
+  it("tensor parallel adds two all-reduces per layer: ring bytes over the link plus a fixed latency", () => {
+    // Llama-3.1-8B: 32 layers, hidden 32 x 128 = 4096. TP 2 on H100 NVLink (450 GB/s a direction): each
+    // all-reduce sends 2 x (1/2) x tokens x 4096 x 2 bytes; 64 of them per step, 10 us each.
+    const work = Array.from({ length: 100 }, () => ({ contextTokens: 500, newTokens: 1 }));
+    const two = model({ tp: 2 }).estimate(work);
+    const expected = 64 * ((100 * 4096 * 2) / 450e9 + 10e-6) * 1000; // 0.7665 ms
+    expect(two.commMs).toBeCloseTo(expected, 9);
+    expect(two.stepMs).toBeCloseTo(Math.max(two.memoryMs, two.computeMs) + expected + 1, 9);
+    expect(model({ tp: 1 }).estimate(work).commMs).toBe(0);
+    // Over PCIe (L4, 32 GB/s) the same traffic costs 14x as much bandwidth time: TP there is expensive.
+    const l4 = model({ hardware: L4, model: MODEL_CATALOG["Qwen2.5-0.5B"] as ModelProfile, tp: 2 });
+    // Qwen2.5-0.5B: 24 layers, hidden 14 x 64 = 896.
+    expect(l4.estimate(work).commMs).toBeCloseTo(48 * ((100 * 896 * 2) / 32e9 + 10e-6) * 1000, 9);
+  });
+
   it("batching decodes is nearly free while memory bound: 32 decodes cost little more than 1", () => {
     const latency = model({});
     const single = latency.estimate([{ contextTokens: 500, newTokens: 1 }]);
