@@ -41,7 +41,7 @@ Options (serve):
 
 Options (backend; the command word comes first):
   --profile MODEL   Model profile from the catalog (Llama-3.1-8B, Llama-3.1-70B,
-                    Mistral-7B-v0.1, Llama-2-7B, Qwen2.5-0.5B).
+                    Mistral-7B-v0.1, Llama-2-7B, Llama-2-70B, Qwen2.5-0.5B).
   --gpu HARDWARE    Hardware from the catalog (H100-SXM-80GB, H100-PCIe-80GB,
                     H200-SXM-141GB, A100-80GB, A100-40GB, L4, A10, MI300X).
   --tp N            Tensor-parallel degree: GPUs in the replica (default 1).

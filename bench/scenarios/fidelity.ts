@@ -2,7 +2,8 @@ import { readFileSync } from "node:fs";
 import type { Precision } from "../../src/config/catalog/models.js";
 import { parseConfig } from "../../src/config/load.js";
 import { efficiencySchema } from "../../src/config/schema.js";
-import { simulate } from "../../src/simulate/runner.js";
+import { type SimulationReport, simulate } from "../../src/simulate/runner.js";
+import { type Arrival, arrivals } from "../../src/simulate/workload.js";
 import type { Scenario } from "./types.js";
 
 /**
@@ -22,8 +23,13 @@ export interface PublishedRow {
   precision: Precision;
   inputTokens: number;
   outputTokens: number;
-  load: { kind: "offline"; requests: number };
-  metric: "outputTokensPerSecond";
+  /** offline: every request queued at once; single: one request at a time, alone on the engine. */
+  load: { kind: "offline"; requests: number } | { kind: "single" };
+  /**
+   * outputTokensPerSecond (offline): completion tokens / run time; ttftMs (single): time to the first token;
+   * decodeTokensPerSecond (single): 1000 / TPOT of a lone request.
+   */
+  metric: "outputTokensPerSecond" | "ttftMs" | "decodeTokensPerSecond";
   value: number;
 }
 
@@ -69,13 +75,20 @@ export function mape(results: readonly RowResult[]): number {
   return (results.reduce((sum, r) => sum + Math.abs(r.error), 0) / results.length) * 100;
 }
 
-/** One row replayed: an offline run (every request at once, engine defaults for batch and token budget). */
+/** Requests of a `single` row, each alone on the engine (a minute apart); their median is compared. */
+const SINGLE_REQUESTS = 3;
+const SINGLE_GAP_MS = 60_000;
+
+/**
+ * One row replayed. Offline: every request at once, engine defaults for batch and token budget. Single: a few
+ * identical requests a minute apart, so each runs alone.
+ */
 async function simulateRow(
   row: PublishedRow,
   efficiency: Efficiency,
   requestCap: number,
 ): Promise<RowResult> {
-  const requests = Math.min(row.load.requests, requestCap);
+  const requests = row.load.kind === "offline" ? Math.min(row.load.requests, requestCap) : SINGLE_REQUESTS;
   const config = parseConfig({
     guard: { enabled: false },
     cache: { enabled: false },
@@ -107,24 +120,39 @@ async function simulateRow(
     ],
   });
   const prompt = row.inputTokens - FRAMING_TOKENS;
+  const workload = {
+    rate: requests / OFFLINE_ARRIVAL_S,
+    durationS: OFFLINE_ARRIVAL_S,
+    model: "m",
+    promptTokens: { median: prompt, sigma: 0, min: prompt, max: prompt },
+    outputTokens: { median: row.outputTokens, sigma: 0, min: row.outputTokens, max: row.outputTokens },
+    sloClassMix: {},
+    clients: 1,
+    temperature: 1,
+  };
   const report = await simulate({
     config,
     seed: 1,
     guard: false,
     drainLimitS: 86_400,
-    workload: {
-      rate: requests / OFFLINE_ARRIVAL_S,
-      durationS: OFFLINE_ARRIVAL_S,
-      model: "m",
-      promptTokens: { median: prompt, sigma: 0, min: prompt, max: prompt },
-      outputTokens: { median: row.outputTokens, sigma: 0, min: row.outputTokens, max: row.outputTokens },
-      sloClassMix: {},
-      clients: 1,
-      temperature: 1,
-    },
+    workload,
+    ...(row.load.kind === "single" && { arrivals: spacedOut(arrivals(workload, 1)) }),
   });
-  const simulated = report.tokens.completion / report.simulatedSeconds;
+  const simulated = measured(row, report);
   return { id: row.id, published: row.value, simulated, error: (simulated - row.value) / row.value };
+}
+
+/** The workload's arrivals re-timed a minute apart. */
+async function* spacedOut(source: Iterable<Arrival>): AsyncGenerator<Arrival> {
+  for (const arrival of source) yield { ...arrival, atMs: arrival.index * SINGLE_GAP_MS };
+}
+
+function measured(row: PublishedRow, report: SimulationReport): number {
+  if (row.metric === "outputTokensPerSecond") return report.tokens.completion / report.simulatedSeconds;
+  const latency = Object.values(report.classes)[0];
+  if (latency === undefined || report.completed !== report.requests)
+    throw new Error(`fidelity: row ${row.id} did not complete (${JSON.stringify(report.errors)})`);
+  return row.metric === "ttftMs" ? latency.ttftMs.p50 : 1000 / latency.tpotMs.p50;
 }
 
 export async function evaluate(input: {
@@ -182,6 +210,11 @@ function shippedDefaults(): Efficiency {
   return { mbu, mfuMin, mfuMax, stepOverheadMs, allReduceLatencyUs };
 }
 
+function loadText(row: PublishedRow, requestCap: number): string {
+  if (row.load.kind === "single") return "one request alone";
+  return `offline (${Math.min(row.load.requests, requestCap)} of ${row.load.requests} requests)`;
+}
+
 const pct = (x: number) => `${x >= 0 ? "+" : ""}${(x * 100).toFixed(1)}%`;
 
 export const fidelity: Scenario = {
@@ -206,7 +239,8 @@ export const fidelity: Scenario = {
     const table = rows.map((row, i) => ({
       id: row.id,
       source: row.source,
-      setting: `${row.model} ${row.precision} on ${row.tensorParallel} x ${row.hardware}, ISL ${row.inputTokens} / OSL ${row.outputTokens}, offline (${Math.min(row.load.requests, requestCap)} of ${row.load.requests} requests)`,
+      setting: `${row.model} ${row.precision} on ${row.tensorParallel} x ${row.hardware}, ISL ${row.inputTokens} / OSL ${row.outputTokens}, ${loadText(row, requestCap)}`,
+      metric: row.metric,
       published: row.value,
       simulatedBefore: Math.round(beforeRows[i]!.simulated),
       errorBefore: pct(beforeRows[i]!.error),

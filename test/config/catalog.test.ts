@@ -38,6 +38,7 @@ describe("model catalog", () => {
     ["Mistral-7B-v0.1", 131_072],
     ["Llama-3.1-70B", 327_680],
     ["Llama-2-7B", 524_288],
+    ["Llama-2-70B", 327_680],
   ])("%s holds %i KV bytes per token in bf16", (name, bytes) => {
     const model = MODEL_CATALOG[name];
     if (model === undefined) throw new Error(`missing ${name}`);

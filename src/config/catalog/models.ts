@@ -68,6 +68,16 @@ export const MODEL_CATALOG: Readonly<Record<string, ModelProfile>> = Object.free
     contextLength: 4096,
     source: "meta-llama/Llama-2-7b-hf model card and config.json (multi-head attention, no GQA)",
   },
+  "Llama-2-70B": {
+    name: "Llama-2-70B",
+    parameters: 68.98e9,
+    layers: 80,
+    queryHeads: 64,
+    kvHeads: 8,
+    headDim: 128,
+    contextLength: 4096,
+    source: "meta-llama/Llama-2-70b-hf model card and config.json (grouped-query attention, 8 KV heads)",
+  },
   "Qwen2.5-0.5B": {
     name: "Qwen2.5-0.5B",
     parameters: 0.494e9,
