@@ -32,6 +32,16 @@ export function createCl100kTokenizer(): Tokenizer {
   const imStart = cl100k.encode(cl100k.ImStart, { allowedSpecial: new Set([cl100k.ImStart]) });
   const imEnd = cl100k.encode(cl100k.ImEnd, { allowedSpecial: new Set([cl100k.ImEnd]) });
   const newline = cl100k.encode("\n");
+  // Message headers repeat ("user\n", "assistant\n"): encoded once each (bounded: named senders are not kept).
+  const headers = new Map<string, number[]>();
+  const header = (text: string, keep: boolean) => {
+    let tokens = headers.get(text);
+    if (tokens === undefined) {
+      tokens = cl100k.encode(text, PLAIN_TEXT);
+      if (keep) headers.set(text, tokens);
+    }
+    return tokens;
+  };
   return {
     name: "cl100k_base",
     encode: (text) => cl100k.encode(text, PLAIN_TEXT),
@@ -39,15 +49,16 @@ export function createCl100kTokenizer(): Tokenizer {
       const tokens: number[] = [];
       let text = "";
       for (const [index, message] of messages.entries()) {
-        const header = message.name ? `${message.role} name=${message.name}\n` : `${message.role}\n`;
-        tokens.push(...imStart, ...cl100k.encode(header, PLAIN_TEXT));
+        const named = message.name !== undefined && message.name !== "";
+        const head = named ? `${message.role} name=${message.name}\n` : `${message.role}\n`;
+        tokens.push(...imStart, ...header(head, !named));
         const content = contentTokens?.[index] ?? cl100k.encode(message.content, PLAIN_TEXT);
         // A loop, not push(...content): spreading a long prompt can exceed the engine's argument limit.
         for (const token of content) tokens.push(token);
         tokens.push(...imEnd, ...newline);
-        text += `${cl100k.ImStart}${header}${message.content}${cl100k.ImEnd}\n`;
+        text += `${cl100k.ImStart}${head}${message.content}${cl100k.ImEnd}\n`;
       }
-      tokens.push(...imStart, ...cl100k.encode("assistant\n", PLAIN_TEXT));
+      tokens.push(...imStart, ...header("assistant\n", true));
       text += `${cl100k.ImStart}assistant\n`;
       return { text, tokens };
     },

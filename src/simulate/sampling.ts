@@ -32,15 +32,24 @@ export interface WordPrompt {
 
 /** As {@link wordText} (the same draws give the same text), with the text's cl100k token ids. */
 export function wordPrompt(random: Random, tokens: number, withIds = true): WordPrompt {
-  const words = new Array<string>(tokens);
   const ids = withIds ? new Array<number>(tokens) : [];
   const table = withIds ? wordIds() : [];
+  const spaced = spacedWords();
+  // Appending builds a rope that is flattened once, when first read: cheaper than an array and a join.
+  let text = "";
   for (let i = 0; i < tokens; i++) {
     const pick = Math.floor(random.next() * ONE_TOKEN_WORDS.length);
-    words[i] = ONE_TOKEN_WORDS[pick]!;
+    text += spaced[pick]!;
     if (withIds) ids[i] = table[pick]!;
   }
-  return { text: tokens === 0 ? "" : ` ${words.join(" ")}`, ids };
+  return { text, ids };
+}
+
+let SPACED_WORDS: readonly string[] | undefined;
+
+function spacedWords(): readonly string[] {
+  SPACED_WORDS ??= ONE_TOKEN_WORDS.map((word) => ` ${word}`);
+  return SPACED_WORDS;
 }
 
 let WORD_IDS: readonly number[] | undefined;
