@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_EFFICIENCY_SETTINGS } from "../../../src/backends/simulated/defaults.js";
 import {
   attendedContextSum,
   createLatencyModel,
@@ -10,9 +9,9 @@ import {
 import { planMemory } from "../../../src/backends/simulated/memory.js";
 import { HARDWARE_CATALOG, type HardwareProfile } from "../../../src/config/catalog/hardware.js";
 import { MODEL_CATALOG, type ModelProfile, type Precision } from "../../../src/config/catalog/models.js";
-import { H100, L4, LLAMA_8B, TEST_ENGINE } from "./helpers.js";
+import { H100, L4, LLAMA_8B, TEST_EFFICIENCY, TEST_ENGINE } from "./helpers.js";
 
-const efficiency = DEFAULT_EFFICIENCY_SETTINGS; // mbu 0.6, mfu 0.35 -> 0.6 over 2048 tokens, 1 ms overhead
+const efficiency = TEST_EFFICIENCY; // mbu 0.6, mfu 0.35 -> 0.6 over 2048 tokens, 1 ms overhead
 
 function model(options: {
   hardware?: HardwareProfile;
