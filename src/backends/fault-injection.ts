@@ -59,6 +59,11 @@ export class FaultInjectingBackend implements Backend {
     for (const controller of this.#inFlight) controller.abort(down);
   }
 
+  /** Generations this wrapper can still cut off (an outage aborts them). */
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+
   snapshot(): ReplicaSnapshot {
     const snapshot = this.#inner.snapshot();
     return this.#fault.mode === "outage" ? { ...snapshot, ready: false } : snapshot;
@@ -78,6 +83,10 @@ export class FaultInjectingBackend implements Backend {
             if (result.done) {
               tracked.release();
               tracked.throwIfCutOff();
+            } else if (result.value.type === "done") {
+              // The done event ends the generation: consumers stop reading there (the dispatcher does), so
+              // release now rather than on an end-of-stream read that never comes.
+              tracked.release();
             }
             return result;
           },
