@@ -52,6 +52,9 @@ export class SystemClock implements Clock {
   }
 }
 
+/** Cleared timers tolerated in the virtual clock's queue before it is compacted. */
+const COMPACT_AFTER = 1024;
+
 interface VirtualTimer {
   readonly id: number;
   readonly at: number;
@@ -72,6 +75,8 @@ export class VirtualClock implements Clock {
    * are almost always cleared would otherwise pin every request for their whole length.
    */
   readonly #callbacks = new Map<number, () => void>();
+  /** Cleared timers whose entries may still be in the queue. */
+  #cancelled = 0;
 
   constructor(options: { startMs?: number; epochBaseMs?: number } = {}) {
     this.#now = options.startMs ?? 0;
@@ -94,7 +99,14 @@ export class VirtualClock implements Clock {
   }
 
   clearTimer(handle: TimerHandle): void {
-    this.#callbacks.delete(handle.id);
+    if (!this.#callbacks.delete(handle.id)) return;
+    // A cleared timer's queue entry stays until its time comes round; long timeouts that are nearly always
+    // cleared (per-request deadlines) would pile up, so drop them once they outnumber the live timers.
+    this.#cancelled++;
+    if (this.#cancelled > COMPACT_AFTER && this.#cancelled > this.#callbacks.size) {
+      this.#queue.retain((timer) => this.#callbacks.has(timer.id));
+      this.#cancelled = 0;
+    }
   }
 
   /** Number of timers still scheduled (cancelled ones excluded once they reach the head). */
@@ -167,6 +179,7 @@ export class VirtualClock implements Clock {
       const head = this.#queue.peek();
       if (head === undefined || this.#callbacks.has(head.id)) return;
       this.#queue.pop();
+      if (this.#cancelled > 0) this.#cancelled--;
     }
   }
 }

@@ -30,13 +30,28 @@ export class MinHeap<T> {
     }
   }
 
+  /** Keeps only the items `keep` accepts, in O(n) (a bottom-up rebuild). */
+  retain(keep: (item: T) => boolean): void {
+    const items = this.#items;
+    let kept = 0;
+    for (const item of items) if (keep(item)) items[kept++] = item;
+    items.length = kept;
+    for (let i = (kept >> 1) - 1; i >= 0; i--) this.#siftDown(i);
+  }
+
   pop(): T | undefined {
     const items = this.#items;
     const top = items[0];
     const last = items.pop();
     if (items.length === 0 || last === undefined) return top;
     items[0] = last;
-    let i = 0;
+    this.#siftDown(0);
+    return top;
+  }
+
+  #siftDown(start: number): void {
+    const items = this.#items;
+    let i = start;
     for (;;) {
       const left = 2 * i + 1;
       const right = left + 1;
@@ -47,7 +62,6 @@ export class MinHeap<T> {
       this.#swap(i, smallest);
       i = smallest;
     }
-    return top;
   }
 
   #swap(a: number, b: number): void {

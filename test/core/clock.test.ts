@@ -28,6 +28,23 @@ describe("VirtualClock", () => {
     expect(clock.nextTimerAt()).toBeUndefined();
   });
 
+  it("fires the live timers in order after many cleared ones were compacted away", () => {
+    const clock = new VirtualClock();
+    const fired: number[] = [];
+    const handles = Array.from({ length: 5000 }, (_, i) =>
+      clock.setTimer(((i * 7919) % 5000) + 1, () => fired.push(i)),
+    );
+    // Clear two in three, interleaved with new timers, so compaction runs while the queue is in use.
+    for (const [i, handle] of handles.entries()) if (i % 3 !== 0) clock.clearTimer(handle);
+    clock.setTimer(0.5, () => fired.push(-1));
+    expect(clock.pending).toBe(1668);
+    clock.advanceSync(10_000);
+    const expected = [-1, ...handles.map((_, i) => i).filter((i) => i % 3 === 0)];
+    expected.sort((a, b) => (a === -1 ? -1 : b === -1 ? 1 : ((a * 7919) % 5000) - ((b * 7919) % 5000)));
+    expect(fired).toEqual(expected);
+    expect(clock.pending).toBe(0);
+  });
+
   it("runs timers scheduled by timers within the same advance", () => {
     const clock = new VirtualClock();
     const times: number[] = [];

@@ -15,6 +15,17 @@ describe("MinHeap", () => {
     expect(heap.pop()).toBeUndefined();
   });
 
+  it("retains a subset and still pops it in order", () => {
+    const random = new SeededRandom(8);
+    const values = Array.from({ length: 300 }, () => Math.floor(random.next() * 1000));
+    const heap = new MinHeap<number>((a, b) => a < b);
+    for (const v of values) heap.push(v);
+    heap.retain((v) => v % 3 !== 0);
+    const out: number[] = [];
+    while (heap.size > 0) out.push(heap.pop()!);
+    expect(out).toEqual(values.filter((v) => v % 3 !== 0).sort((a, b) => a - b));
+  });
+
   it("peeks without removing", () => {
     const heap = new MinHeap<number>((a, b) => a < b);
     heap.push(3);
