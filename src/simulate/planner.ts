@@ -1,9 +1,15 @@
 import { HARDWARE_CATALOG } from "../config/catalog/hardware.js";
-import { parseConfig } from "../config/load.js";
-import type { Config } from "../config/schema.js";
-import { type PlanOption, type PlanPrecision, planOptions, type SkippedOption } from "./plan-options.js";
+import {
+  PLAN_MODEL_ID,
+  type PlanOption,
+  type PlanPrecision,
+  planConfig,
+  planOptions,
+  type SkippedOption,
+} from "./plan-options.js";
 import { type SimulateOptions, type SimulationReport, simulate } from "./runner.js";
-import { CHAT_LENGTHS, type LengthDistribution, type WorkloadSpec } from "./workload.js";
+import { traceArrivals } from "./trace.js";
+import { type Arrival, CHAT_LENGTHS, type LengthDistribution, type WorkloadSpec } from "./workload.js";
 
 /** p99 latency targets of one SLO class, as `--slo interactive:ttft_p99=0.5s,tpot_p99=0.05s` states them. */
 export interface SloTarget {
@@ -12,20 +18,27 @@ export interface SloTarget {
   tpotMs: number;
 }
 
-export interface PlanInput {
-  /** Model catalog profile (Llama-3.1-8B, ...). */
-  profile: string;
-  /** Requests per simulated second (Poisson) and simulated seconds of arrivals. */
-  rate: number;
-  durationS: number;
+/**
+ * The load every trial runs: a Poisson workload (requests per simulated second, for simulated seconds), or a
+ * JSONL trace (trace.ts) replayed from the start in every trial.
+ */
+export type PlanLoad =
+  | { rate: number; durationS: number; trace?: undefined }
+  | { trace: string; rate?: undefined; durationS?: undefined };
+
+export type PlanInput = PlanLoad & {
+  /** Model catalog profiles (Llama-3.1-8B, ...); each is planned on every GPU option. */
+  profiles: readonly string[];
   slo: SloTarget;
+  /** Catalog names or aliases (resolveHardwareName). */
   gpus: readonly string[];
+  /** Seeds the Poisson workload, or a trace's prompt words. */
   seed: number;
   tensorParallel?: readonly number[];
   precisions?: readonly PlanPrecision[];
   /** Largest replica count tried per option (default 64); an option that needs more is reported unmet. */
   maxReplicas?: number;
-  /** Workload lengths (default: CHAT_LENGTHS). */
+  /** Poisson workload lengths (default: CHAT_LENGTHS); a trace gives its own. */
   promptTokens?: LengthDistribution;
   outputTokens?: LengthDistribution;
   /** Engine step times (default `roofline`); `zero` is for tests. */
@@ -34,7 +47,7 @@ export interface PlanInput {
   simulate?: (options: SimulateOptions) => Promise<SimulationReport>;
   /** Called after every simulation (for progress lines). */
   onEvaluated?: (option: PlanOption, replicas: number, meets: boolean) => void;
-}
+};
 
 export interface PlanRow extends PlanOption {
   replicas: number;
@@ -51,11 +64,11 @@ export interface PlanRow extends PlanOption {
 }
 
 export interface PlanResult {
-  /** Options that met the targets, cheapest spend per hour first. */
+  /** Options that met the targets, cheapest spend per hour first (across models). */
   rows: PlanRow[];
   /** Options that did not meet the targets even at maxReplicas. */
   unmet: SkippedOption[];
-  /** Options that cannot be built (do not fit, no fp8, TP does not shard the heads). */
+  /** Options that cannot be built (unknown GPU, do not fit, no fp8, TP does not shard the heads). */
   skipped: SkippedOption[];
   simulations: number;
   wallSeconds: number;
@@ -67,7 +80,8 @@ const DEFAULT_MAX_REPLICAS = 64;
  * For each buildable option, the smallest replica count whose simulated p99 TTFT and TPOT of the SLO class are
  * within the targets with no request failed or shed, found by exponential then binary search (2 log2 N + 1
  * simulations at most). Assumes meeting the targets is monotone in the replica count, which holds up to
- * sampling noise since each workload (same seed) is identical across runs and more replicas only shorten queues.
+ * sampling noise since each workload (same seed, or the same trace) is identical across runs and more replicas
+ * only shorten queues.
  */
 export async function plan(input: PlanInput): Promise<PlanResult> {
   const wallStart = performance.now();
@@ -84,14 +98,8 @@ export async function plan(input: PlanInput): Promise<PlanResult> {
       max: maxReplicas,
       passes: async (replicas) => {
         const report = await run({
-          config: planConfig({
-            option,
-            replicas,
-            profile: input.profile,
-            slo: input.slo,
-            latency: input.latency,
-          }),
-          workload: planWorkload(input),
+          config: planConfig({ option, replicas, slo: input.slo, latency: input.latency }),
+          ...planLoad(input),
           seed: input.seed,
           guard: false,
           drainLimitS: 120,
@@ -118,6 +126,7 @@ export async function plan(input: PlanInput): Promise<PlanResult> {
       evaluations: found.evaluated.length,
     });
   }
+  // Stable: ties keep the order of the options (profile, GPU, precision, TP as given).
   rows.sort((a, b) => a.spendPerHourUsd - b.spendPerHourUsd || a.gpuCount - b.gpuCount);
   return { rows, unmet, skipped, simulations, wallSeconds: (performance.now() - wallStart) / 1000 };
 }
@@ -184,68 +193,34 @@ export function meetsTargets(report: SimulationReport, slo: SloTarget): boolean 
   return measured.ttftMs.p99 <= slo.ttftMs && measured.tpotMs.p99 <= slo.tpotMs;
 }
 
+/** Addresses the Poisson workload (and trace lines without a client) come from; the guard is off anyway. */
+const PLAN_CLIENTS = 1000;
+
 /**
- * One model, one deployment of `replicas`, guard and cache off, and the SLO class alone as the default class
- * with the targets. Its queue limit is generous (60 s) so an undersized fleet shows up as a long p99 TTFT
- * rather than as sheds decided by a queue setting.
+ * One trial's workload. A trace gets a fresh pass over the file per trial (an async generator runs once).
+ * Its lines' `class` fields are dropped: the plan config defines only the planned class, and the pipeline
+ * rejects an unknown class name (400) rather than falling back, so each line runs in the planned class.
  */
-export function planConfig(input: {
-  option: PlanOption;
-  replicas: number;
-  profile: string;
-  slo: SloTarget;
-  latency?: "roofline" | "zero" | undefined;
-}): Config {
-  const { option, slo } = input;
-  return parseConfig({
-    guard: { enabled: false },
-    cache: { enabled: false },
-    scheduling: {
-      defaultClass: slo.sloClass,
-      classes: {
-        [slo.sloClass]: {
-          priority: 50,
-          ttftMs: slo.ttftMs,
-          tpotMs: slo.tpotMs,
-          e2eMs: 3_600_000,
-          percentile: 99,
-          maxQueueMs: 60_000,
-        },
-      },
-    },
-    log: { level: "silent" },
-    models: [{ id: MODEL_ID, profile: input.profile }],
-    deployments: [
-      {
-        name: "plan",
-        model: MODEL_ID,
-        replicas: input.replicas,
-        backend: {
-          type: "simulated",
-          hardware: option.gpu,
-          tensorParallel: option.tensorParallel,
-          precision: option.precision,
-          kvCacheDtype: option.precision,
-          latency: input.latency ?? "roofline",
-        },
-      },
-    ],
-  });
-}
-
-const MODEL_ID = "planned";
-
-function planWorkload(input: PlanInput): WorkloadSpec {
-  return {
-    rate: input.rate,
-    durationS: input.durationS,
-    model: MODEL_ID,
+function planLoad(input: PlanInput): Pick<SimulateOptions, "workload" | "arrivals"> {
+  const workload: WorkloadSpec = {
+    rate: input.rate ?? 0,
+    durationS: input.durationS ?? 0,
+    model: PLAN_MODEL_ID,
     promptTokens: input.promptTokens ?? CHAT_LENGTHS.promptTokens,
     outputTokens: input.outputTokens ?? CHAT_LENGTHS.outputTokens,
     sloClassMix: {},
-    clients: 1000,
+    clients: PLAN_CLIENTS,
     temperature: 1,
   };
+  if (input.trace === undefined) return { workload };
+  return {
+    workload,
+    arrivals: inDefaultClass(traceArrivals({ file: input.trace, seed: input.seed, clients: PLAN_CLIENTS })),
+  };
+}
+
+async function* inDefaultClass(arrivals: AsyncIterable<Arrival>): AsyncGenerator<Arrival> {
+  for await (const { sloClass: _, ...arrival } of arrivals) yield arrival;
 }
 
 function planRow(input: {

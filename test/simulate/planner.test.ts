@@ -1,41 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { planOptions } from "../../src/simulate/plan-options.js";
 import { meetsTargets, parseSloTarget, plan, smallestPassing } from "../../src/simulate/planner.js";
-import type { SimulateOptions, SimulationReport } from "../../src/simulate/runner.js";
-
-const SLO = { sloClass: "interactive", ttftMs: 500, tpotMs: 50 };
-
-/** A report whose p99s are given; everything else is filler that meetsTargets and the row builder read. */
-function report(input: { ttftMs: number; tpotMs: number; failed?: number }): SimulationReport {
-  const pct = (v: number) => ({ count: 100, mean: v, p50: v, p90: v, p99: v });
-  const failed = input.failed ?? 0;
-  return {
-    requests: 100,
-    completed: 100 - failed,
-    errors: failed > 0 ? { overloaded: failed } : {},
-    classes: {
-      interactive: {
-        requests: 100,
-        completed: 100 - failed,
-        sloMet: 100 - failed,
-        sloAttainment: (100 - failed) / 100,
-        ttftMs: pct(input.ttftMs),
-        tpotMs: pct(input.tpotMs),
-        e2eMs: pct(input.ttftMs + 100 * input.tpotMs),
-      },
-    },
-    sloMet: 100 - failed,
-    sloAttainment: (100 - failed) / 100,
-    goodputPerSecond: 5,
-    tokens: { prompt: 100_000, completion: 36_000, cachedPrompt: 0 },
-    throughputTokensPerSecond: 1800,
-    cost: { meanPerResponseUsd: 0, attributedUsd: 0, spendUsd: 0, perResponseBins: [] },
-    series: { bucketSeconds: 1, points: [] },
-    simulatedSeconds: 20,
-    wallSeconds: 0,
-    peakRssBytes: 0,
-  };
-}
+import type { SimulateOptions } from "../../src/simulate/runner.js";
+import { fakeReport, SLO } from "./plan-fakes.js";
 
 /** A fake simulator where a fleet of `needed` or more replicas meets the targets; counts its calls. */
 function fleetNeeding(needed: number) {
@@ -44,14 +11,14 @@ function fleetNeeding(needed: number) {
     const replicas = options.config.deployments[0]!.replicas;
     calls.push(replicas);
     return replicas >= needed
-      ? report({ ttftMs: 250, tpotMs: 20 })
-      : report({ ttftMs: 500 + 5000 / replicas, tpotMs: 20 });
+      ? fakeReport({ ttftMs: 250, tpotMs: 20 })
+      : fakeReport({ ttftMs: 500 + 5000 / replicas, tpotMs: 20 });
   };
   return { simulate, calls };
 }
 
 const ONE_OPTION = {
-  profile: "Llama-3.1-8B",
+  profiles: ["Llama-3.1-8B"],
   rate: 10,
   durationS: 20,
   slo: SLO,
@@ -89,7 +56,13 @@ describe("plan", () => {
     expect(fake.calls).toEqual([1, 2, 4, 8, 16, 12, 14, 13]);
     expect(result.simulations).toBe(8);
     const row = result.rows[0]!;
-    expect(row).toMatchObject({ gpu: "H100-SXM-80GB", tensorParallel: 1, precision: "bf16", replicas: 13 });
+    expect(row).toMatchObject({
+      profile: "Llama-3.1-8B",
+      gpu: "H100-SXM-80GB",
+      tensorParallel: 1,
+      precision: "bf16",
+      replicas: 13,
+    });
     expect(row.spendPerHourUsd).toBeCloseTo(13 * 2.99, 9);
     // $38.87/hour over 1,800 tokens/s = 6.48 M tokens/hour.
     expect(row.costPerMillionOutputTokensUsd).toBeCloseTo((13 * 2.99) / 6.48, 6);
@@ -102,7 +75,7 @@ describe("plan", () => {
       ...ONE_OPTION,
       simulate: async (o) => {
         seen.push(o);
-        return report({ ttftMs: 1, tpotMs: 1 });
+        return fakeReport({ ttftMs: 1, tpotMs: 1 });
       },
     });
     const { config, guard, workload } = seen[0]!;
@@ -121,7 +94,7 @@ describe("plan", () => {
       ...ONE_OPTION,
       simulate: async () => {
         calls++;
-        return report({ ttftMs: 100, tpotMs: 80 });
+        return fakeReport({ ttftMs: 100, tpotMs: 80 });
       },
     });
     expect(calls).toBe(2);
@@ -133,9 +106,9 @@ describe("plan", () => {
     const result = await plan({
       ...ONE_OPTION,
       gpus: ["H100-SXM-80GB", "L4"],
-      profile: "Qwen2.5-0.5B",
+      profiles: ["Qwen2.5-0.5B"],
       precisions: ["bf16"],
-      simulate: async () => report({ ttftMs: 100, tpotMs: 10 }),
+      simulate: async () => fakeReport({ ttftMs: 100, tpotMs: 10 }),
     });
     expect(result.rows.map((r) => [r.gpu, r.spendPerHourUsd])).toEqual([
       ["L4", 0.8],
@@ -145,7 +118,7 @@ describe("plan", () => {
 
   it("finds 1 replica with the real simulator when the load is light and the targets generous", async () => {
     const result = await plan({
-      profile: "Qwen2.5-0.5B",
+      profiles: ["Qwen2.5-0.5B"],
       rate: 1,
       durationS: 5,
       slo: { sloClass: "interactive", ttftMs: 2000, tpotMs: 200 },
@@ -162,7 +135,10 @@ describe("plan", () => {
 
 describe("planOptions", () => {
   it("skips what cannot be built, saying why", () => {
-    const { feasible, skipped } = planOptions({ profile: "Llama-3.1-70B", gpus: ["A100-80GB", "L4", "TPU"] });
+    const { feasible, skipped } = planOptions({
+      profiles: ["Llama-3.1-70B"],
+      gpus: ["A100-80GB", "L4", "TPU"],
+    });
     const reason = (gpu: string, tp: number, precision: string) =>
       skipped.find((s) => s.gpu === gpu && s.tensorParallel === tp && s.precision === precision)?.reason;
     expect(reason("A100-80GB", 1, "bf16")).toMatch(/does not fit: 141\.20 GB of weights per GPU/);
@@ -170,9 +146,10 @@ describe("planOptions", () => {
     expect(reason("TPU", 1, "bf16")).toMatch(/^unknown hardware/);
     // 70.6 GB of weights per GPU fit 72 GB usable, but leave nothing for the KV cache after the 2 GB reserve.
     expect(reason("A100-80GB", 2, "bf16")).toMatch(/leaves no room for the KV cache/);
-    expect(feasible).toContainEqual({ gpu: "A100-80GB", tensorParallel: 4, precision: "bf16" });
-    expect(feasible).toContainEqual({ gpu: "L4", tensorParallel: 8, precision: "fp8" });
-    const qwen = planOptions({ profile: "Qwen2.5-0.5B", gpus: ["L4"], precisions: ["bf16"] });
+    const llama = { profile: "Llama-3.1-70B" };
+    expect(feasible).toContainEqual({ ...llama, gpu: "A100-80GB", tensorParallel: 4, precision: "bf16" });
+    expect(feasible).toContainEqual({ ...llama, gpu: "L4", tensorParallel: 8, precision: "fp8" });
+    const qwen = planOptions({ profiles: ["Qwen2.5-0.5B"], gpus: ["L4"], precisions: ["bf16"] });
     expect(qwen.feasible.map((o) => o.tensorParallel)).toEqual([1, 2]);
     expect(qwen.skipped[0]!.reason).toBe("TP 4 does not divide Qwen2.5-0.5B's 14 query heads");
   });
@@ -192,10 +169,10 @@ describe("parseSloTarget and meetsTargets", () => {
   });
 
   it("requires both p99s within target and nothing failed", () => {
-    expect(meetsTargets(report({ ttftMs: 500, tpotMs: 50 }), SLO)).toBe(true);
-    expect(meetsTargets(report({ ttftMs: 501, tpotMs: 50 }), SLO)).toBe(false);
-    expect(meetsTargets(report({ ttftMs: 100, tpotMs: 51 }), SLO)).toBe(false);
-    expect(meetsTargets(report({ ttftMs: 100, tpotMs: 10, failed: 1 }), SLO)).toBe(false);
-    expect(meetsTargets(report({ ttftMs: 100, tpotMs: 10 }), { ...SLO, sloClass: "batch" })).toBe(false);
+    expect(meetsTargets(fakeReport({ ttftMs: 500, tpotMs: 50 }), SLO)).toBe(true);
+    expect(meetsTargets(fakeReport({ ttftMs: 501, tpotMs: 50 }), SLO)).toBe(false);
+    expect(meetsTargets(fakeReport({ ttftMs: 100, tpotMs: 51 }), SLO)).toBe(false);
+    expect(meetsTargets(fakeReport({ ttftMs: 100, tpotMs: 10, failed: 1 }), SLO)).toBe(false);
+    expect(meetsTargets(fakeReport({ ttftMs: 100, tpotMs: 10 }), { ...SLO, sloClass: "batch" })).toBe(false);
   });
 });

@@ -99,3 +99,26 @@ export const HARDWARE_CATALOG: Readonly<Record<string, HardwareProfile>> = Objec
     source: `AMD Instinct MI300X datasheet (dense); price: ${PRICE_SOURCE}`,
   },
 });
+
+/**
+ * Short names people use for a GPU, each standing for one catalog entry: the SXM H100/H200 (the parts cloud
+ * fleets mostly run) and the 80 GB A100. Keys and catalog names are matched without regard to case.
+ */
+export const HARDWARE_ALIASES: Readonly<Record<string, string>> = Object.freeze({
+  H100: "H100-SXM-80GB",
+  H200: "H200-SXM-141GB",
+  A100: "A100-80GB",
+});
+
+/**
+ * The catalog name `name` stands for: a catalog name or an alias, in any case (`l4`, `h100`); undefined when it
+ * is neither. Catalog names are tried first, so an alias can never hide one.
+ */
+export function resolveHardwareName(name: string): string | undefined {
+  const wanted = name.toLowerCase();
+  const byName = (names: readonly string[]) => names.find((n) => n.toLowerCase() === wanted);
+  const canonical = byName(Object.keys(HARDWARE_CATALOG));
+  if (canonical !== undefined) return canonical;
+  const alias = byName(Object.keys(HARDWARE_ALIASES));
+  return alias === undefined ? undefined : HARDWARE_ALIASES[alias];
+}
