@@ -35,14 +35,14 @@ export function wordPrompt(random: Random, tokens: number, withIds = true): Word
   const ids = withIds ? new Array<number>(tokens) : [];
   const table = withIds ? wordIds() : [];
   const spaced = spacedWords();
-  // Appending builds a rope that is flattened once, when first read: cheaper than an array and a join.
-  let text = "";
+  // One join makes one flat string; appending would leave a rope of a cons cell per word for the collector.
+  const words = new Array<string>(tokens);
   for (let i = 0; i < tokens; i++) {
     const pick = Math.floor(random.next() * ONE_TOKEN_WORDS.length);
-    text += spaced[pick]!;
+    words[i] = spaced[pick]!;
     if (withIds) ids[i] = table[pick]!;
   }
-  return { text, ids };
+  return { text: words.join(""), ids };
 }
 
 let SPACED_WORDS: readonly string[] | undefined;
