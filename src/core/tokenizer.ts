@@ -46,20 +46,32 @@ export function createCl100kTokenizer(): Tokenizer {
     name: "cl100k_base",
     encode: (text) => cl100k.encode(text, PLAIN_TEXT),
     encodeChat(messages, contentTokens) {
-      const tokens: number[] = [];
+      // Each message's parts first, then one array of the exact length: a long prompt pushed token by token
+      // would reallocate its array a dozen times on the way.
+      const parts: (readonly number[])[] = [];
+      let length = 0;
       let text = "";
-      for (const [index, message] of messages.entries()) {
+      const add = (part: readonly number[]) => {
+        parts.push(part);
+        length += part.length;
+      };
+      for (let index = 0; index < messages.length; index++) {
+        const message = messages[index] as ChatMessage;
         const named = message.name !== undefined && message.name !== "";
         const head = named ? `${message.role} name=${message.name}\n` : `${message.role}\n`;
-        tokens.push(...imStart, ...header(head, !named));
-        const content = contentTokens?.[index] ?? cl100k.encode(message.content, PLAIN_TEXT);
-        // A loop, not push(...content): spreading a long prompt can exceed the engine's argument limit.
-        for (const token of content) tokens.push(token);
-        tokens.push(...imEnd, ...newline);
+        add(imStart);
+        add(header(head, !named));
+        add(contentTokens?.[index] ?? cl100k.encode(message.content, PLAIN_TEXT));
+        add(imEnd);
+        add(newline);
         text += `${cl100k.ImStart}${head}${message.content}${cl100k.ImEnd}\n`;
       }
-      tokens.push(...imStart, ...header("assistant\n", true));
+      add(imStart);
+      add(header("assistant\n", true));
       text += `${cl100k.ImStart}assistant\n`;
+      const tokens = new Array<number>(length);
+      let at = 0;
+      for (const part of parts) for (let i = 0; i < part.length; i++) tokens[at++] = part[i] as number;
       return { text, tokens };
     },
   };

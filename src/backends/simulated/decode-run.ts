@@ -147,7 +147,8 @@ export class DecodeRun {
     // Routers ask on every pick; the answer changes only as steps start or are applied.
     if (started === this.#pendingFor) return this.#pending;
     let blocks = 0;
-    for (const [i, work] of this.batch.entries()) {
+    for (let i = 0; i < this.batch.length; i++) {
+      const work = this.batch[i] as Work;
       if (work.seq.state !== "running") continue;
       const context = (this.#contexts[i] as number) + started;
       blocks += Math.max(0, kv.blocksFor(context) - work.seq.table.blocks.length);

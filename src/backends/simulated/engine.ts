@@ -372,7 +372,8 @@ export class Engine {
   #reserveRunStep(run: DecodeRun, step: number): void {
     if (step === 0) return;
     const { kv } = this.#deps;
-    for (const [i, { seq }] of run.batch.entries()) {
+    for (let i = 0; i < run.batch.length; i++) {
+      const { seq } = run.batch[i] as Work;
       // grow is a no-op when the block is already there (a step reserved at a cut, then applied).
       if (seq.state === "running" && !kv.grow(seq.table, run.contextOf(i) + step + 1))
         throw new Error("Engine: a decode run outgrew the KV pool it was planned for");

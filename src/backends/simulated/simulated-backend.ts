@@ -194,7 +194,8 @@ export function createSimulatedBackend(options: SimulatedBackendOptions): Simula
  */
 function coalescing(channel: Channel<GenerationEvent>, detach: () => void) {
   let first = true;
-  let text = "";
+  // Pieces joined once at the end: appending each token's text would build a rope of one cell per token.
+  const pieces: string[] = [];
   let tokens = 0;
   let atMs = 0;
   return {
@@ -204,13 +205,13 @@ function coalescing(channel: Channel<GenerationEvent>, detach: () => void) {
         channel.push(event);
         return;
       }
-      text += event.text;
+      if (event.text !== "") pieces.push(event.text);
       tokens += event.tokens;
       atMs = event.atMs;
     },
     done: (event: DoneEvent) => {
       detach();
-      if (tokens > 0) channel.push({ type: "token", text, tokens, atMs });
+      if (tokens > 0) channel.push({ type: "token", text: pieces.join(""), tokens, atMs });
       channel.push(event);
       channel.end();
     },
