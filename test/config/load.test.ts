@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { DEFAULT_EFFICIENCY_SETTINGS } from "../../src/backends/simulated/defaults.js";
 import { ConfigError, loadConfig, parseConfig } from "../../src/config/load.js";
 
 const minimal = {
@@ -31,7 +32,9 @@ describe("config", () => {
     const config = parseConfig(minimal);
     expect(config.server.port).toBe(8080);
     expect(config.server.bodyLimitBytes).toBe(1_048_576);
-    expect(config.defaults.efficiency.mbu).toBe(0.6);
+    expect(config.defaults.efficiency.mbu).toBe(0.75);
+    // The schema's defaults and the engine's are one calibrated set.
+    expect(config.defaults.efficiency).toEqual(DEFAULT_EFFICIENCY_SETTINGS);
     expect(config.defaults.engine).toEqual({});
     expect(config.deployments[0]!.replicas).toBe(1);
     const backend = config.deployments[0]!.backend;
