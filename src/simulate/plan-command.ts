@@ -1,4 +1,5 @@
 import { writeFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { HARDWARE_ALIASES, resolveHardwareName } from "../config/catalog/hardware.js";
 import { modelProfile, PLAN_PRECISIONS, type PlanPrecision } from "./plan-options.js";
@@ -26,6 +27,8 @@ export const PLAN_USAGE = `Options (plan; the command word comes first):
   --precisions LIST Weight precisions to try (default bf16,fp8): bf16; fp8 (fp8 weights and KV cache, GPUs
                     with fp8 tensor cores only); int4 (weight-only INT4, bf16 KV cache).
   --max-replicas N  Largest fleet tried per option (default 64).
+  --jobs N          Options searched at once, each in a worker thread (default: the CPUs Node reports,
+                    at most 8). The plan does not depend on it.
   --seed S          Workload seed (default 1); with --workload, the prompt words only.
   --out FILE        Also write the JSON plan to FILE.`;
 
@@ -90,6 +93,7 @@ interface PlanArguments {
   precisions: PlanPrecision[];
   maxReplicas: number;
   seed: number;
+  jobs: number;
 }
 
 /** The plan's input from the flags, or every problem with them at once. */
@@ -146,6 +150,7 @@ function planArguments(values: PlanValues): PlanArguments | { problems: string[]
   const gpus = listOf("--gpus", values.gpus ?? DEFAULT_GPUS);
   const tensorParallel = listOf("--tp", values.tp ?? "1,2,4,8").map((t) => number("--tp", t, true));
   const maxReplicas = number("--max-replicas", values["max-replicas"] ?? "64", true);
+  const jobs = number("--jobs", values.jobs ?? String(Math.min(8, availableParallelism())), true);
   const seed = values.seed === undefined ? 1 : Number(values.seed);
   if (!Number.isInteger(seed)) problems.push(`--seed must be an integer, got "${values.seed}"`);
   let slo: SloTarget | undefined;
@@ -158,7 +163,7 @@ function planArguments(values: PlanValues): PlanArguments | { problems: string[]
     }
   }
   if (problems.length > 0 || load === undefined || slo === undefined) return { problems };
-  return { load, profiles, slo, gpus, tensorParallel, precisions, maxReplicas, seed };
+  return { load, profiles, slo, gpus, tensorParallel, precisions, maxReplicas, seed, jobs };
 }
 
 /**
@@ -199,6 +204,7 @@ function parse(argv: string[]) {
       tp: { type: "string" },
       precisions: { type: "string" },
       "max-replicas": { type: "string" },
+      jobs: { type: "string" },
       seed: { type: "string" },
       out: { type: "string" },
       help: { type: "boolean", short: "h" },

@@ -7,6 +7,7 @@ import {
   planOptions,
   type SkippedOption,
 } from "./plan-options.js";
+import { searchInWorkers } from "./plan-pool.js";
 import { type SimulateOptions, type SimulationReport, simulate } from "./runner.js";
 import { traceArrivals } from "./trace.js";
 import { type Arrival, CHAT_LENGTHS, type LengthDistribution, type WorkloadSpec } from "./workload.js";
@@ -47,6 +48,11 @@ export type PlanInput = PlanLoad & {
   simulate?: (options: SimulateOptions) => Promise<SimulationReport>;
   /** Called after every simulation (for progress lines). */
   onEvaluated?: (option: PlanOption, replicas: number, meets: boolean) => void;
+  /**
+   * Options searched at once, each in a worker thread (default 1: in this thread). Only with the real
+   * simulator (no `simulate` injected); the result does not depend on it.
+   */
+  jobs?: number;
 };
 
 export interface PlanRow extends PlanOption {
@@ -85,50 +91,81 @@ const DEFAULT_MAX_REPLICAS = 64;
  */
 export async function plan(input: PlanInput): Promise<PlanResult> {
   const wallStart = performance.now();
-  const run = input.simulate ?? simulate;
-  const maxReplicas = input.maxReplicas ?? DEFAULT_MAX_REPLICAS;
   const { feasible, skipped } = planOptions(input);
+  const jobs = Math.min(input.jobs ?? 1, feasible.length);
+  // Options are independent searches: with jobs > 1 they run in worker threads (the real simulator only).
+  const outcomes =
+    jobs > 1 && input.simulate === undefined
+      ? await searchInWorkers({ options: feasible, input, jobs })
+      : await searchInTurn(feasible, input);
   const rows: PlanRow[] = [];
   const unmet: SkippedOption[] = [];
   let simulations = 0;
-  for (const option of feasible) {
-    const reports = new Map<number, SimulationReport>();
-    let floor: string | undefined;
-    const found = await smallestPassing({
-      max: maxReplicas,
-      passes: async (replicas) => {
-        const report = await run({
-          config: planConfig({ option, replicas, slo: input.slo, latency: input.latency }),
-          ...planLoad(input),
-          seed: input.seed,
-          guard: false,
-          drainLimitS: 120,
-        });
-        const ok = meetsTargets(report, input.slo);
-        input.onEvaluated?.(option, replicas, ok);
-        const previous = reports.get(replicas / 2);
-        reports.set(replicas, report);
-        if (ok) return "pass";
-        // Doubling the fleet did not help: the miss is the replica's own latency (e.g. prefill chunks
-        // stretching every decode step), not queueing, so more replicas will not help either.
-        floor = previous === undefined ? undefined : latencyFloor(previous, report, input.slo);
-        return floor === undefined ? "fail" : "stop";
-      },
-    });
-    simulations += found.evaluated.length;
-    if (found.smallest === undefined) {
-      unmet.push({ ...option, reason: floor ?? `misses the targets even with ${maxReplicas} replicas` });
-      continue;
-    }
-    const report = reports.get(found.smallest)!;
-    rows.push({
-      ...planRow({ option, replicas: found.smallest, report, slo: input.slo }),
-      evaluations: found.evaluated.length,
-    });
+  for (const outcome of outcomes) {
+    simulations += outcome.simulations;
+    if (outcome.row !== undefined) rows.push(outcome.row);
+    if (outcome.unmet !== undefined) unmet.push(outcome.unmet);
   }
   // Stable: ties keep the order of the options (profile, GPU, precision, TP as given).
   rows.sort((a, b) => a.spendPerHourUsd - b.spendPerHourUsd || a.gpuCount - b.gpuCount);
   return { rows, unmet, skipped, simulations, wallSeconds: (performance.now() - wallStart) / 1000 };
+}
+
+/** What the search found for one option: its row, or why it is unmet; and the simulations it ran. */
+export interface OptionOutcome {
+  row?: PlanRow;
+  unmet?: SkippedOption;
+  simulations: number;
+}
+
+async function searchInTurn(options: readonly PlanOption[], input: PlanInput): Promise<OptionOutcome[]> {
+  const outcomes: OptionOutcome[] = [];
+  for (const option of options) outcomes.push(await searchOption(option, input));
+  return outcomes;
+}
+
+/** The fewest replicas of `option` that meet the targets (see plan), by simulation. */
+export async function searchOption(option: PlanOption, input: PlanInput): Promise<OptionOutcome> {
+  const run = input.simulate ?? simulate;
+  const maxReplicas = input.maxReplicas ?? DEFAULT_MAX_REPLICAS;
+  const reports = new Map<number, SimulationReport>();
+  let floor: string | undefined;
+  const found = await smallestPassing({
+    max: maxReplicas,
+    passes: async (replicas) => {
+      const report = await run({
+        config: planConfig({ option, replicas, slo: input.slo, latency: input.latency }),
+        ...planLoad(input),
+        seed: input.seed,
+        guard: false,
+        drainLimitS: 120,
+      });
+      const ok = meetsTargets(report, input.slo);
+      input.onEvaluated?.(option, replicas, ok);
+      const previous = reports.get(replicas / 2);
+      reports.set(replicas, report);
+      if (ok) return "pass";
+      // Doubling the fleet did not help: the miss is the replica's own latency (e.g. prefill chunks
+      // stretching every decode step), not queueing, so more replicas will not help either.
+      floor = previous === undefined ? undefined : latencyFloor(previous, report, input.slo);
+      return floor === undefined ? "fail" : "stop";
+    },
+  });
+  const simulations = found.evaluated.length;
+  if (found.smallest === undefined) {
+    return {
+      unmet: { ...option, reason: floor ?? `misses the targets even with ${maxReplicas} replicas` },
+      simulations,
+    };
+  }
+  const report = reports.get(found.smallest)!;
+  return {
+    row: {
+      ...planRow({ option, replicas: found.smallest, report, slo: input.slo }),
+      evaluations: simulations,
+    },
+    simulations,
+  };
 }
 
 /**
