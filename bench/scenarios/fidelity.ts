@@ -60,10 +60,10 @@ const OFFLINE_ARRIVAL_S = 0.01;
  * 7 x 7 x 6 x 5 x 3 values, chose): a run checks that they are still a local optimum on the rows.
  */
 const GRID: Readonly<Record<keyof Efficiency, readonly number[]>> = {
-  mbu: [0.7, 0.75, 0.8],
+  mbu: [0.75, 0.8, 0.85],
   mfuMax: [0.55, 0.6, 0.65],
   mfuMin: [0.3, 0.35, 0.4],
-  stepOverheadMs: [1, 1.5, 2],
+  stepOverheadMs: [1.5, 2, 3],
   allReduceLatencyUs: [10, 20, 40],
 };
 

@@ -34,15 +34,15 @@ export const engineSchema = z
 /** Achieved fractions of the roofline; see ../shared/reference/serving.md for the published ranges. */
 const efficiencyFields = z
   .object({
-    /** Model bandwidth utilisation of decode steps (serving.md: 0.5-0.6 published; calibrated: 0.75). */
-    mbu: z.number().gt(0).max(1).default(0.75),
+    /** Model bandwidth utilisation of decode steps (serving.md: 0.5-0.6 published; calibrated: 0.8). */
+    mbu: z.number().gt(0).max(1).default(0.8),
     /** Model FLOP/s utilisation for a step of few tokens (published: about 0.35 for short prompts). */
     mfuMin: z.number().gt(0).max(1).default(0.35),
     /** MFU once a step holds mfuRampTokens or more (published: 0.45-0.7 for 2k-token prompts). */
     mfuMax: z.number().gt(0).max(1).default(0.6),
     mfuRampTokens: positiveInt.default(2048),
-    /** Host time per step: scheduling, sampling, detokenising (calibrated: 1.5 ms). */
-    stepOverheadMs: z.number().nonnegative().default(1.5),
+    /** Host time per step: scheduling, sampling, detokenising (calibrated: 2 ms). */
+    stepOverheadMs: z.number().nonnegative().default(2),
     /** Fixed cost of one tensor-parallel all-reduce (launch and synchronisation), microseconds. */
     allReduceLatencyUs: z.number().nonnegative().default(20),
   })

@@ -12,18 +12,19 @@ describe("fidelity", () => {
   });
 
   it("finds the grid point nearest a separable optimum by coordinate search", async () => {
+    // The optimum sits on the scenario's grid (mbu 0.75/0.8/0.85, mfuMax 0.55/0.6/0.65, overhead 1.5/2/3 ms).
     const score = async (e: { mbu: number; mfuMax: number; stepOverheadMs: number }) =>
-      Math.abs(e.mbu - 0.7) + Math.abs(e.mfuMax - 0.5) + Math.abs(e.stepOverheadMs - 2);
+      Math.abs(e.mbu - 0.85) + Math.abs(e.mfuMax - 0.55) + Math.abs(e.stepOverheadMs - 3);
     const result = await calibrate({
       start: { mbu: 0.6, mfuMin: 0.35, mfuMax: 0.6, stepOverheadMs: 1, allReduceLatencyUs: 10 },
       score,
       maxPasses: 2,
     });
     expect(result.best).toEqual({
-      mbu: 0.7,
+      mbu: 0.85,
       mfuMin: 0.35,
-      mfuMax: 0.5,
-      stepOverheadMs: 2,
+      mfuMax: 0.55,
+      stepOverheadMs: 3,
       allReduceLatencyUs: 10,
     });
     expect(result.bestScore).toBeCloseTo(0, 9);

@@ -32,7 +32,7 @@ describe("config", () => {
     const config = parseConfig(minimal);
     expect(config.server.port).toBe(8080);
     expect(config.server.bodyLimitBytes).toBe(1_048_576);
-    expect(config.defaults.efficiency.mbu).toBe(0.75);
+    expect(config.defaults.efficiency.mbu).toBe(0.8);
     // The schema's defaults and the engine's are one calibrated set.
     expect(config.defaults.efficiency).toEqual(DEFAULT_EFFICIENCY_SETTINGS);
     expect(config.defaults.engine).toEqual({});

@@ -27,17 +27,17 @@ export function defaultEngineSettings(hardware: HardwareProfile): EngineSettings
 /**
  * Calibrated against published measurements (bench/scenarios/fidelity.ts, rows in
  * bench/data/published-measurements.json): a coordinate search over these five knobs, one set for every row,
- * minimising the mean absolute percentage error. Decode MBU comes out at 0.75, above serving.md's 0.5-0.6
+ * minimising the mean absolute percentage error. Decode MBU comes out at 0.8, above serving.md's 0.5-0.6
  * (older engines; the vLLM 0.23 row on an A100 runs a lone decode at about 77% of the bandwidth roofline),
- * MFU 0.35 rising to 0.6 over 2,048 tokens as published, 1.5 ms of host time per step and 20 us per
+ * MFU 0.35 rising to 0.6 over 2,048 tokens as published, 2 ms of host time per step and 20 us per
  * tensor-parallel all-reduce.
  */
 export const DEFAULT_EFFICIENCY_SETTINGS: Readonly<EfficiencySettings> = Object.freeze({
-  mbu: 0.75,
+  mbu: 0.8,
   mfuMin: 0.35,
   mfuMax: 0.6,
   mfuRampTokens: 2048,
-  stepOverheadMs: 1.5,
+  stepOverheadMs: 2,
   allReduceLatencyUs: 20,
 });
 
