@@ -1,19 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { planCommand, planTable } from "../../src/simulate/plan-command.js";
 import type { PlanResult } from "../../src/simulate/planner.js";
+import { traceFiles } from "../helpers/trace-files.js";
 
-const dir = mkdtempSync(join(tmpdir(), "tollgate-plan-command-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-let files = 0;
-const traceFile = (lines: Array<string | object>): string => {
-  const file = join(dir, `t${files++}.jsonl`);
-  writeFileSync(file, lines.map((l) => (typeof l === "string" ? l : JSON.stringify(l))).join("\n") + "\n");
-  return file;
-};
+const { dir, write: traceFile } = traceFiles("tollgate-plan-command-");
 
 let stdout = "";
 let stderr = "";

@@ -1,20 +1,12 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createCl100kTokenizer } from "../../src/core/tokenizer.js";
 import { traceArrivals, writeTrace } from "../../src/simulate/trace.js";
 import { type Arrival, arrivals, CHAT_LENGTHS, type WorkloadSpec } from "../../src/simulate/workload.js";
+import { traceFiles } from "../helpers/trace-files.js";
 
-const dir = mkdtempSync(join(tmpdir(), "tollgate-trace-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-let files = 0;
-const traceFile = (lines: Array<string | object>): string => {
-  const file = join(dir, `t${files++}.jsonl`);
-  writeFileSync(file, lines.map((l) => (typeof l === "string" ? l : JSON.stringify(l))).join("\n") + "\n");
-  return file;
-};
+const { dir, write: traceFile } = traceFiles("tollgate-trace-");
 
 const read = async (file: string, seed = 1, clients?: number): Promise<Arrival[]> => {
   const all: Arrival[] = [];
