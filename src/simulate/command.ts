@@ -5,22 +5,47 @@ import { htmlReport } from "./html-report.js";
 import { progressBar } from "./progress.js";
 import { type SimulationReport, simulate } from "./runner.js";
 import { TraceError, traceArrivals, writeTrace } from "./trace.js";
-import { arrivals, CHAT_LENGTHS, type WorkloadSpec } from "./workload.js";
+import { arrivals, type WorkloadSpec } from "./workload.js";
+import {
+  raisedClassesNote,
+  SYNTHETIC_ONLY_FLAGS,
+  unknownClassesProblem,
+  WORKLOAD_FLAG_OPTIONS,
+  workloadShape,
+} from "./workload-flags.js";
 
 export const SIMULATE_USAGE = `Options (simulate; the command word comes first):
   --config FILE     YAML configuration (default: config/default.yaml).
   --rate R          Mean arrival rate, requests per simulated second (Poisson). Required without --workload.
   --duration D      Simulated seconds of arrivals. Required without --workload.
   --workload FILE   Replay a JSONL trace (see src/simulate/trace.ts) instead of --rate and --duration.
-  --seed S          Workload seed (default 1): arrivals, lengths and prompt words; with --workload, prompt
-                    words only. The engines use the config's seed.
+  --seed S          Workload seed (default 1): arrivals, lengths, prompt words, prefixes and repeats; with
+                    --workload, prompt words only. The engines use the config's seed.
   --model ID        Model requested (default: the config's first model).
   --clients N       Distinct client addresses the guard sees (default 1000; with --workload, for lines
                     without a client).
+  --prompt-tokens MEDIAN[:SIGMA]
+                    User-message tokens: log-normal, median 1020, sigma 0.9 by default, clamped to 16..8000
+                    (the clamps widen to take in a median outside them).
+  --output-tokens MEDIAN[:SIGMA]
+                    max_tokens, which the engines generate exactly: median 129, sigma 0.8 by default, clamped
+                    to 1..1024 (likewise).
+  --shared-prefix RATIO:COUNT:TOKENS
+                    RATIO (0-1) of requests begin with one of COUNT shared prefixes of TOKENS tokens (uniform;
+                    prefix ids shared-0.., as in traces), on top of their drawn length. The bench's chat
+                    workload uses 0.5:4:512. Default: no sharing.
+  --repeat-ratio R  R (0-1) of requests exactly repeat (prompt, max_tokens, class) one of the last 1,000
+                    distinct requests. Default 0.
+  --class-mix LIST  Each request asks for an SLO class drawn by weight, e.g. interactive=0.3,standard=0.5,
+                    batch=0.2 (the config's classes; weights are normalised). A request can only lower its
+                    client's class (anonymous clients: guard.anonymous.sloClass, else the default class).
+  --temperature T   Sent with every request, 0-2 (default 1). At 0 the response cache (mode deterministic)
+                    and single-flight coalescing act on repeats.
   --skip-guard      Do not pass requests through the guard.
   --out FILE        Also write the JSON report to FILE.
   --html FILE       Also write a self-contained HTML report (tables and SVG charts over time) to FILE.
-  --trace-out FILE  Also write the workload as a JSONL trace (see src/simulate/trace.ts) to FILE.`;
+  --trace-out FILE  Also write the workload as a JSONL trace (see src/simulate/trace.ts) to FILE; shared
+                    prefixes and repeats are written as prefix_id lines ("#N" names the request repeated).`;
 
 /** `tollgate simulate`: runs a synthetic workload through the pipeline on a virtual clock. Returns the exit code. */
 export async function simulateCommand(argv: string[], options: { defaultConfig: string }): Promise<number> {
@@ -49,7 +74,15 @@ export async function simulateCommand(argv: string[], options: { defaultConfig: 
   if (!Number.isInteger(seed)) problems.push(`--seed must be an integer, got "${values.seed}"`);
   if (!(Number.isInteger(clients) && clients >= 1 && clients < 2 ** 24))
     problems.push(`--clients must be an integer from 1 to 16777215, got "${values.clients}"`);
-  if (problems.length > 0) return usageError(problems.join("\n"));
+  const synthetic = SYNTHETIC_ONLY_FLAGS.filter((flag) => values[flag] !== undefined);
+  if (trace !== undefined && synthetic.length > 0) {
+    const flags = synthetic.map((flag) => `--${flag}`).join(", ");
+    problems.push(`--workload replays a trace, which gives its own requests: drop ${flags}`);
+  }
+  const shaped = workloadShape(values);
+  if ("problems" in shaped) problems.push(...shaped.problems);
+  if (problems.length > 0 || "problems" in shaped) return usageError(problems.join("\n"));
+  const { shape } = shaped;
 
   const file = values.config ?? options.defaultConfig;
   let config: ReturnType<typeof loadConfig>;
@@ -61,15 +94,19 @@ export async function simulateCommand(argv: string[], options: { defaultConfig: 
     for (const problem of error.problems) process.stderr.write(`  ${problem}\n`);
     return 2;
   }
-  // With --workload, rate and durationS are unused: the trace gives the arrivals.
+  // Checked against the config before the run: the pipeline would answer each such request with a 400.
+  const unknown = unknownClassesProblem(shape.sloClassMix, config);
+  if (unknown !== undefined) return usageError(unknown);
+  const note = raisedClassesNote({ mix: shape.sloClassMix, config, guard: !values["skip-guard"] });
+  if (note !== undefined) process.stderr.write(`tollgate simulate: ${note}\n`);
+  // With --workload, rate, durationS and the shape's lengths, prefixes, repeats and classes are unused: the
+  // trace gives the arrivals.
   const workload: WorkloadSpec = {
     rate: rate as number,
     durationS: duration as number,
     model: values.model ?? config.models[0]!.id,
-    ...CHAT_LENGTHS,
-    sloClassMix: {},
+    ...shape,
     clients,
-    temperature: 1,
   };
   // Written first, from its own pass over the generator, so the trace exists even if the run fails.
   if (values["trace-out"] !== undefined)
@@ -121,6 +158,7 @@ function parse(argv: string[]) {
       out: { type: "string" },
       html: { type: "string" },
       "trace-out": { type: "string" },
+      ...WORKLOAD_FLAG_OPTIONS,
       help: { type: "boolean", short: "h" },
     },
   });

@@ -14,6 +14,8 @@ export class LogHistogram {
   #count = 0;
   #sum = 0;
   #min = Number.POSITIVE_INFINITY;
+  /** The least value > 0: where the log-spaced bins start when there are zeros too. */
+  #minPositive = Number.POSITIVE_INFINITY;
   #max = Number.NEGATIVE_INFINITY;
 
   constructor(options: { relativeError?: number } = {}) {
@@ -33,6 +35,7 @@ export class LogHistogram {
       this.#zeros++;
       return;
     }
+    if (value < this.#minPositive) this.#minPositive = value;
     const index = Math.ceil(Math.log(value) / this.#logGamma);
     this.#buckets.set(index, (this.#buckets.get(index) ?? 0) + 1);
   }
@@ -82,16 +85,20 @@ export class LogHistogram {
     this.#count += other.#count;
     this.#sum += other.#sum;
     this.#min = Math.min(this.#min, other.#min);
+    this.#minPositive = Math.min(this.#minPositive, other.#minPositive);
     this.#max = Math.max(this.#max, other.#max);
   }
 
   /**
    * The distribution as at most `bins` log-spaced bins from min to max (for a chart); the counts add up to the
-   * sample count. Empty when there are no samples.
+   * sample count. Values <= 0 (a response served from the cache costs 0) count in the first bin, which then
+   * starts at the least positive value. Empty when there are no samples.
    */
   bins(bins = 30): Array<{ lower: number; upper: number; count: number }> {
     if (this.#count === 0) return [];
-    const lo = Math.max(this.#min, Number.MIN_VALUE);
+    // A log scale from 0 would put every positive value past the first bin's Infinity-wide ratio.
+    const least = this.#min > 0 ? this.#min : this.#minPositive;
+    const lo = Math.max(Number.isFinite(least) ? least : 0, Number.MIN_VALUE);
     const hi = Math.max(this.#max, lo);
     const n = hi > lo ? bins : 1;
     const ratio = (hi / lo) ** (1 / n);

@@ -1,5 +1,6 @@
 import * as cl100k from "gpt-tokenizer/encoding/cl100k_base";
-import type { Random, SeededRandom } from "../core/random.js";
+import { LRUCache } from "lru-cache";
+import { hashString, type Random, SeededRandom } from "../core/random.js";
 import { ONE_TOKEN_WORDS } from "./words.js";
 
 /**
@@ -45,6 +46,40 @@ export function wordPrompt(random: Random, tokens: number, withIds = true): Word
   return { text: words.join(""), ids };
 }
 
+/** The text of `ids`, each the id of a ONE_TOKEN_WORDS entry (as wordPrompt made them): the inverse of its ids. */
+export function idsPrompt(ids: ArrayLike<number>): WordPrompt {
+  const words = wordsById();
+  const out = new Array<number>(ids.length);
+  const text = new Array<string>(ids.length);
+  for (let i = 0; i < ids.length; i++) {
+    const word = words.get(ids[i]!);
+    if (word === undefined) throw new RangeError(`token id ${ids[i]} is not one of ONE_TOKEN_WORDS`);
+    out[i] = ids[i]!;
+    text[i] = word;
+  }
+  return { text: text.join(""), ids: out };
+}
+
+/**
+ * The words of named prefixes (a trace line's `prefix_id`, the synthetic workload's "shared-N"): the first
+ * `tokens` words of the prefix named `id` are the same for every workload, seed and run, and a shorter prefix
+ * of one id is the start of a longer one. The last few are kept, since requests sharing a prefix tend to come
+ * together (a bounded LRU, not one entry per id).
+ */
+export class NamedPrefixes {
+  readonly #recent = new LRUCache<string, WordPrompt>({ max: 256 });
+
+  of(id: string, tokens: number): WordPrompt {
+    const key = `${tokens}:${id}`;
+    let prefix = this.#recent.get(key);
+    if (prefix === undefined) {
+      prefix = wordPrompt(new SeededRandom(hashString(id, hashString("prefix"))), tokens);
+      this.#recent.set(key, prefix);
+    }
+    return prefix;
+  }
+}
+
 let SPACED_WORDS: readonly string[] | undefined;
 
 function spacedWords(): readonly string[] {
@@ -62,6 +97,17 @@ function wordIds(): readonly number[] {
     return ids[0]!;
   });
   return WORD_IDS;
+}
+
+let WORDS_BY_ID: ReadonlyMap<number, string> | undefined;
+
+function wordsById(): ReadonlyMap<number, string> {
+  if (WORDS_BY_ID === undefined) {
+    const ids = wordIds();
+    const spaced = spacedWords();
+    WORDS_BY_ID = new Map(ids.map((id, i) => [id, spaced[i]!]));
+  }
+  return WORDS_BY_ID;
 }
 
 export interface WeightedTable {

@@ -13,6 +13,13 @@
  *   requests with the same prefix id begin with the same `prefix_tokens` tokens (a shared system prompt or
  *   document), so the engines' prefix caches see the sharing. The prefix text depends on the id alone; with
  *   different `prefix_tokens` for one id, the shorter prefix is the start of the longer.
+ *   An id `#N` instead names an earlier request: N is its 0-based index among the trace's requests (blank
+ *   lines not counted), and the line begins with the first `prefix_tokens` tokens of that request's prompt.
+ *   With `prefix_tokens` equal to the length of both prompts, the line is an exact repeat of request N (this
+ *   is how `--trace-out` writes `--repeat-ratio`'s repeats). Request N must still be held: the replay keeps
+ *   the prompts of the last 1,000 requests that are not exact repeats, within 2^23 tokens (RecentPrompts in
+ *   recent-prompts.ts), the pool the synthetic workload draws its repeats from. Other ids starting with `#`
+ *   are an error.
  * - `class` (non-empty string): SLO class name, as x-tollgate-slo-class would send it (it can only lower the
  *   class below the client's own).
  * - `client` (non-empty string): who sends it; each distinct client gets its own 10.0.0.0/8 address. A client
@@ -26,18 +33,18 @@
 import { once } from "node:events";
 import { createReadStream, createWriteStream } from "node:fs";
 import { createInterface } from "node:readline";
-import { LRUCache } from "lru-cache";
 import { z } from "zod";
 import { hashString, SeededRandom } from "../core/random.js";
-import { type WordPrompt, wordPrompt } from "./sampling.js";
+import { REPEAT_POOL_SIZE, RecentPrompts } from "./recent-prompts.js";
+import { idsPrompt, NamedPrefixes, type WordPrompt, wordPrompt } from "./sampling.js";
 import type { Arrival } from "./workload.js";
 
 /** Past any served context window; bounds what one line can make the reader allocate. */
-const MAX_TOKENS = 2 ** 20;
+export const MAX_TRACE_TOKENS = 2 ** 20;
 /** The runner gives client n the address 10.(n>>16).(n>>8).n, so there are 2^24 of them. */
 const CLIENT_SPACE = 2 ** 24;
 
-const tokens = z.int().min(1).max(MAX_TOKENS);
+const tokens = z.int().min(1).max(MAX_TRACE_TOKENS);
 const TraceLine = z
   .strictObject({
     t: z.number().min(0),
@@ -90,7 +97,8 @@ export async function* traceArrivals(options: TraceOptions): AsyncGenerator<Arri
   // Same stream and order of draws as arrivals(): one draw per word of each prompt.
   const text = new SeededRandom(hashString("text", options.seed >>> 0));
   const numbers = new ClientNumbers();
-  const prefixes = new Prefixes();
+  const prefixes = new NamedPrefixes();
+  const recent = new RecentPrompts<undefined>();
   const stream = createReadStream(file, { encoding: "utf8" });
   const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
   let lineNumber = 0;
@@ -113,18 +121,20 @@ export async function* traceArrivals(options: TraceOptions): AsyncGenerator<Arri
       if (line.t < previousT) throw fail(`t must be >= the previous line's t (${previousT}), got ${line.t}`);
       previousT = line.t;
       const shared = line.prefix_tokens ?? 0;
-      const prefix = line.prefix_id === undefined ? undefined : prefixes.of(line.prefix_id, shared);
+      const { words, repeat } = prefixWords({ line, index, prefixes, recent, fail });
       const own = wordPrompt(text, line.prompt_tokens - shared);
       const arrival: Arrival = {
         index,
         atMs: line.t * 1000,
-        prompt: prefix === undefined ? own.text : prefix.text + own.text,
-        promptIds: prefix === undefined ? own.ids : prefix.ids.concat(own.ids),
+        prompt: words === undefined ? own.text : words.text + own.text,
+        promptIds: words === undefined ? own.ids : words.ids.concat(own.ids),
         promptTokens: line.prompt_tokens,
         outputTokens: line.output_tokens,
         client: line.client === undefined ? index % clients : numbers.of(line.client, fail),
       };
       if (line.class !== undefined) arrival.sloClass = line.class;
+      if (line.prefix_id !== undefined) arrival.prefix = { id: line.prefix_id, tokens: shared };
+      if (!repeat) recent.add(index, arrival.promptIds, undefined);
       index++;
       yield arrival;
     }
@@ -157,27 +167,48 @@ export function traceLine(arrival: Arrival): TraceLine {
     prompt_tokens: arrival.promptTokens,
     output_tokens: arrival.outputTokens,
   };
+  if (arrival.prefix !== undefined) {
+    line.prefix_id = arrival.prefix.id;
+    line.prefix_tokens = arrival.prefix.tokens;
+  }
   if (arrival.sloClass !== undefined) line.class = arrival.sloClass;
   line.client = String(arrival.client);
   return line;
 }
 
 /**
- * The first `tokens` words of the prefix named `id`, the same for every line and seed. The last few prefixes
- * are kept, since lines sharing a prefix tend to come together (a bounded LRU, not one entry per id).
+ * The words a line's prefix gives its prompt (undefined without one), and whether the line is an exact repeat
+ * of an earlier request (a `#N` prefix covering both prompts whole), which the pool does not hold twice.
  */
-class Prefixes {
-  readonly #recent = new LRUCache<string, WordPrompt>({ max: 256 });
-
-  of(id: string, tokens: number): WordPrompt {
-    const key = `${tokens}:${id}`;
-    let prefix = this.#recent.get(key);
-    if (prefix === undefined) {
-      prefix = wordPrompt(new SeededRandom(hashString(id, hashString("prefix"))), tokens);
-      this.#recent.set(key, prefix);
-    }
-    return prefix;
+function prefixWords(input: {
+  line: TraceLine;
+  index: number;
+  prefixes: NamedPrefixes;
+  recent: RecentPrompts<undefined>;
+  fail: (detail: string) => Error;
+}): { words: WordPrompt | undefined; repeat: boolean } {
+  const { line, fail } = input;
+  const id = line.prefix_id;
+  const tokens = line.prefix_tokens ?? 0;
+  if (id === undefined) return { words: undefined, repeat: false };
+  if (!id.startsWith("#")) return { words: input.prefixes.of(id, tokens), repeat: false };
+  const got = `got ${JSON.stringify(id)}`;
+  if (!/^#(0|[1-9]\d{0,14})$/.test(id))
+    throw fail(`prefix_id: an id starting with # must be #N, N an earlier request's 0-based index, ${got}`);
+  const n = Number(id.slice(1));
+  if (n >= input.index)
+    throw fail(`prefix_id: #N must name an earlier request (this is request ${input.index}), ${got}`);
+  const earlier = input.recent.get(n);
+  if (earlier === undefined) {
+    throw fail(
+      `prefix_id: request ${n} is not held (the replay keeps the last ${REPEAT_POOL_SIZE} requests ` +
+        `that are not exact repeats, see recent-prompts.ts), ${got}`,
+    );
   }
+  if (tokens > earlier.ids.length)
+    throw fail(`prefix_tokens: must be <= request ${n}'s ${earlier.ids.length} prompt tokens, got ${tokens}`);
+  const repeat = tokens === line.prompt_tokens && tokens === earlier.ids.length;
+  return { words: idsPrompt(earlier.ids.subarray(0, tokens)), repeat };
 }
 
 /**

@@ -1,5 +1,14 @@
 import { hashString, SeededRandom } from "../core/random.js";
-import { drawLength, type LengthDistribution, pickWeighted, weightedTable, wordPrompt } from "./sampling.js";
+import { RecentPrompts } from "./recent-prompts.js";
+import {
+  drawLength,
+  idsPrompt,
+  type LengthDistribution,
+  NamedPrefixes,
+  pickWeighted,
+  weightedTable,
+  wordPrompt,
+} from "./sampling.js";
 
 export { type LengthDistribution, wordText } from "./sampling.js";
 
@@ -23,6 +32,19 @@ export interface WorkloadSpec {
   /** Distinct client addresses the requests come from (the guard limits per address). */
   clients: number;
   temperature: number;
+  /**
+   * `ratio` of requests (0-1) begin with one of `prefixes` shared prefixes of `tokens` tokens, uniform over
+   * them, before their own `promptTokens` draw (so the prefix comes on top of it), as bench/lib/workload.ts's
+   * `sharedPrefix`. Prefix i is named "shared-i" and its words are those of a trace line's prefix_id
+   * "shared-i" (NamedPrefixes in sampling.ts). Default: none.
+   */
+  sharedPrefix?: { ratio: number; prefixes: number; tokens: number };
+  /**
+   * Share of requests (0-1) that exactly repeat one of the last distinct requests (RecentPrompts:
+   * REPEAT_POOL_SIZE of them), uniform over them: the same prompt, output length and class, from a client
+   * drawn afresh. Default 0.
+   */
+  repeatRatio?: number;
 }
 
 export interface Arrival {
@@ -39,6 +61,12 @@ export interface Arrival {
   sloClass?: string;
   /** 0-based client number, in [0, clients). */
   client: number;
+  /**
+   * Where the prompt's first `tokens` tokens come from, as a trace line's prefix_id and prefix_tokens: a named
+   * shared prefix ("shared-2"), or "#N" for the start of arrival N's prompt (an exact repeat of arrival N when
+   * `tokens` is the whole of both prompts). Undefined: the whole prompt is the request's own.
+   */
+  prefix?: { id: string; tokens: number };
 }
 
 /**
@@ -59,11 +87,17 @@ export const CHAT_LENGTHS = Object.freeze({
 export function* arrivals(spec: WorkloadSpec, seed: number): Generator<Arrival> {
   validate(spec);
   // Separate streams: text draws once per token, so a change to a length distribution does not reshuffle the
-  // arrival times or classes, and vice versa.
+  // arrival times or classes, and vice versa. Shared prefixes and repeats draw from a stream of their own, so
+  // turning them on leaves every arrival's time, length, client and class draws as they were.
   const times = new SeededRandom(hashString("arrivals", seed >>> 0));
   const decisions = new SeededRandom(hashString("decisions", seed >>> 0));
   const text = new SeededRandom(hashString("text", seed >>> 0));
+  const mix = new SeededRandom(hashString("mix", seed >>> 0));
   const classes = weightedTable(spec.sloClassMix);
+  const shared = spec.sharedPrefix;
+  const prefixes = new NamedPrefixes();
+  const repeatRatio = spec.repeatRatio ?? 0;
+  const recent = new RecentPrompts<Pick<Arrival, "outputTokens" | "sloClass">>();
   // Time accumulates in seconds and atMs is derived from it, so a trace line's `t` can hold the exact time
   // and replaying it gives back the same atMs (see trace.ts).
   let atS = 0;
@@ -75,19 +109,58 @@ export function* arrivals(spec: WorkloadSpec, seed: number): Generator<Arrival> 
     const promptTokens = drawLength(decisions, spec.promptTokens);
     const outputTokens = drawLength(decisions, spec.outputTokens);
     const client = Math.floor(decisions.next() * spec.clients);
-    const prompt = wordPrompt(text, promptTokens);
-    const arrival: Arrival = {
-      index,
-      atMs,
-      prompt: prompt.text,
-      promptIds: prompt.ids,
-      promptTokens,
-      outputTokens,
-      client,
-    };
-    if (classes !== undefined) arrival.sloClass = pickWeighted(classes, decisions.next());
+    const sloClass = classes === undefined ? undefined : pickWeighted(classes, decisions.next());
+
+    const original = recent.size > 0 && mix.next() < repeatRatio ? recent.pick(mix.next()) : undefined;
+    if (original !== undefined) {
+      // Its trace line is a "#N" prefix covering the whole prompt, which replays with no words drawn: so no
+      // words are drawn here either.
+      const prompt = idsPrompt(original.ids);
+      const tokens = original.ids.length;
+      yield withClass(
+        {
+          index,
+          atMs,
+          prompt: prompt.text,
+          promptIds: prompt.ids,
+          promptTokens: tokens,
+          outputTokens: original.data.outputTokens,
+          client,
+          prefix: { id: `#${original.index}`, tokens },
+        },
+        original.data.sloClass,
+      );
+      continue;
+    }
+    const prefix =
+      shared !== undefined && shared.ratio > 0 && mix.next() < shared.ratio
+        ? { id: `shared-${Math.floor(mix.next() * shared.prefixes)}`, tokens: shared.tokens }
+        : undefined;
+    const own = wordPrompt(text, promptTokens);
+    const words = prefix === undefined ? undefined : prefixes.of(prefix.id, prefix.tokens);
+    const arrival = withClass(
+      {
+        index,
+        atMs,
+        prompt: words === undefined ? own.text : words.text + own.text,
+        promptIds: words === undefined ? own.ids : words.ids.concat(own.ids),
+        promptTokens: promptTokens + (prefix?.tokens ?? 0),
+        outputTokens,
+        client,
+        ...(prefix !== undefined && { prefix }),
+      },
+      sloClass,
+    );
+    // Only a workload with repeats pays for the pool.
+    if (repeatRatio > 0) recent.add(index, arrival.promptIds, { outputTokens, sloClass });
     yield arrival;
   }
+}
+
+/** The arrival with its class, when it has one (no `sloClass: undefined` key: traces replay without it). */
+function withClass(arrival: Arrival, sloClass: string | undefined): Arrival {
+  if (sloClass !== undefined) arrival.sloClass = sloClass;
+  return arrival;
 }
 
 function validate(spec: WorkloadSpec): void {
@@ -118,6 +191,20 @@ function validate(spec: WorkloadSpec): void {
     "must be >= 0",
     spec.temperature,
   );
+  const fraction = (field: string, value: number) =>
+    check(Number.isFinite(value) && value >= 0 && value <= 1, field, "must be in [0, 1]", value);
+  if (spec.sharedPrefix !== undefined) {
+    const { ratio, prefixes, tokens } = spec.sharedPrefix;
+    fraction("sharedPrefix.ratio", ratio);
+    check(
+      Number.isInteger(prefixes) && prefixes >= 1,
+      "sharedPrefix.prefixes",
+      "must be an integer >= 1",
+      prefixes,
+    );
+    check(Number.isInteger(tokens) && tokens >= 1, "sharedPrefix.tokens", "must be an integer >= 1", tokens);
+  }
+  if (spec.repeatRatio !== undefined) fraction("repeatRatio", spec.repeatRatio);
   for (const [name, weight] of Object.entries(spec.sloClassMix)) {
     check(Number.isFinite(weight) && weight >= 0, `sloClassMix.${name}`, "must be a weight >= 0", weight);
   }

@@ -49,6 +49,22 @@ describe("LogHistogram", () => {
     expect(histogram.quantile(0.99)).toBe(50);
   });
 
+  it("bins zeros with positive values: zeros in the first bin, which starts at the least positive value", () => {
+    // Responses served from the cache cost 0; the simulator's cost bins once failed on such a mix.
+    const histogram = new LogHistogram();
+    for (let i = 0; i < 5; i++) histogram.record(0);
+    for (const value of [1e-5, 2e-5, 1e-4]) histogram.record(value);
+    const bins = histogram.bins(10);
+    expect(bins).toHaveLength(10);
+    expect(bins[0]!.lower).toBe(1e-5);
+    expect(bins.at(-1)!.upper).toBeCloseTo(1e-4, 12);
+    expect(bins[0]!.count).toBe(6);
+    expect(bins.reduce((n, b) => n + b.count, 0)).toBe(8);
+    const zeros = new LogHistogram();
+    zeros.record(0);
+    expect(zeros.bins(10)).toEqual([{ lower: Number.MIN_VALUE, upper: Number.MIN_VALUE, count: 1 }]);
+  });
+
   it("rejects a relative error outside (0, 1), naming the value", () => {
     expect(() => new LogHistogram({ relativeError: 0 })).toThrow(/relativeError must be in \(0, 1\), got 0/);
   });
