@@ -6,6 +6,7 @@ import { GatewayError } from "../core/errors.js";
 import type { ServedDoneEvent } from "../core/gateway.js";
 import type { Admission } from "../guard/guard.js";
 import type { SimulationProgress } from "./progress.js";
+import { clientAddress, generateToMaxTokens, replicaSpendUsd } from "./run-setup.js";
 import { type Series, TimeSeries } from "./series.js";
 import { StateSampler } from "./state-sampler.js";
 import { type ClassReport, Tally } from "./tally.js";
@@ -285,28 +286,4 @@ async function serveOne(input: {
   } finally {
     await admission?.release();
   }
-}
-
-/** Client n as an address in 10.0.0.0/8 (n < 2^24). */
-function clientAddress(client: number): string {
-  return `10.${(client >>> 16) & 255}.${(client >>> 8) & 255}.${client & 255}`;
-}
-
-/** The config with every simulated deployment generating until max_tokens. */
-function generateToMaxTokens(config: Config): Config {
-  const output = { lengthMedian: 1e9, lengthSigma: 0 };
-  return {
-    ...config,
-    defaults: { ...config.defaults, output },
-    deployments: config.deployments.map((d) =>
-      d.backend.type === "simulated" ? { ...d, backend: { ...d.backend, output } } : d,
-    ),
-  };
-}
-
-async function replicaSpendUsd(composed: Composed): Promise<number> {
-  const metric = composed.metrics.registry.getSingleMetric("tollgate_replica_spend_usd_total");
-  if (metric === undefined) return 0;
-  const { values } = await metric.get();
-  return values.reduce((sum, v) => sum + v.value, 0);
 }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { planOptions } from "../../src/simulate/plan-options.js";
-import { meetsTargets, parseSloTarget, plan, smallestPassing } from "../../src/simulate/planner.js";
+import { meetsTargets, parseSloTarget, plan } from "../../src/simulate/planner.js";
 import type { SimulateOptions } from "../../src/simulate/runner.js";
+import { smallestPassing } from "../../src/simulate/smallest-passing.js";
 import { fakeReport, SLO } from "./plan-fakes.js";
 
 /** A fake simulator where a fleet of `needed` or more replicas meets the targets; counts its calls. */
