@@ -106,12 +106,6 @@ export class DecodeRun {
     return this.#applied;
   }
 
-  /** Records that steps before `step` have been applied. */
-  markApplied(step: number): void {
-    this.#applied = step;
-    this.#pendingFor = -1;
-  }
-
   /** Steps finished by `nowMs` (the one in progress, if any, excluded). */
   completedBy(nowMs: number): number {
     // Time only moves forward, so the scan resumes where the last call stopped.
@@ -158,10 +152,76 @@ export class DecodeRun {
     return blocks;
   }
 
-  /** numComputed of batch entry `i` when the run began. */
-  contextOf(i: number): number {
-    return this.#contexts[i] as number;
+  /** Adds the steps finished by `nowMs` but not yet applied to `counters`, as the step-by-step engine has them. */
+  countFinished(nowMs: number, counters: RunCounters): void {
+    const done = this.completedBy(nowMs);
+    counters.steps += done - this.#applied;
+    counters.busyMs += this.busyMs(this.#applied, done);
+    const decoding = this.batch.filter((work) => work.seq.state === "running").length;
+    counters.generationTokens += (done - this.#applied) * decoding;
   }
+
+  /**
+   * Applies steps [applied, to) in the order the step-by-step engine would: each step's KV blocks reserved as
+   * it starts, then per sequence its GPU-time share, the prefix-cache offer of a filled block, and its sampled
+   * token, stamped with the step's end (a sequence's last token finishes it).
+   */
+  apply(to: number, context: ApplyContext): void {
+    const { kv, tensorParallel, replicaId, counters } = context;
+    const { batch, durations, ends } = this;
+    for (let step = this.#applied; step < to; step++) {
+      this.reserve(step, kv);
+      const durationMs = durations[step] as number;
+      counters.steps++;
+      counters.busyMs += durationMs;
+      const gpuMsPerToken = (durationMs * tensorParallel) / batch.length;
+      const atMs = ends[step] as number;
+      for (const { seq } of batch) {
+        if (seq.state !== "running") continue; // aborted during the run
+        seq.gpuMs += gpuMsPerToken;
+        seq.numComputed += 1;
+        if (kv.prefixCaching && seq.numComputed >= (seq.table.committed + 1) * kv.blockSize)
+          kv.commit(seq.table, seq.numComputed, (index) => seq.blockHash(index, kv.blockSize));
+        const sample = seq.writer.next();
+        seq.append(sample.id);
+        counters.generationTokens++;
+        seq.sink.token({ type: "token", text: sample.text, tokens: 1, atMs });
+        if (sample.finish === undefined) continue;
+        context.finish(seq);
+        seq.sink.done(seq.doneEvent({ finishReason: sample.finish, nowMs: atMs, replicaId }));
+      }
+    }
+    this.#applied = Math.max(this.#applied, to);
+    this.#pendingFor = -1;
+  }
+
+  /** Reserves step `step`'s KV blocks (step 0's were reserved when the run was scheduled). */
+  reserve(step: number, kv: KvCache): void {
+    if (step === 0) return;
+    for (let i = 0; i < this.batch.length; i++) {
+      const { seq } = this.batch[i] as Work;
+      // grow is a no-op when the block is already there (a step reserved at a cut, then applied).
+      if (seq.state === "running" && !kv.grow(seq.table, (this.#contexts[i] as number) + step + 1))
+        throw new Error("DecodeRun: a run outgrew the KV pool it was planned for");
+    }
+  }
+}
+
+/** The engine counters a run moves. */
+export interface RunCounters {
+  steps: number;
+  busyMs: number;
+  generationTokens: number;
+}
+
+/** What applying steps needs from the engine: its pool, TP degree and id, counters, and how to finish. */
+export interface ApplyContext {
+  kv: KvCache;
+  tensorParallel: number;
+  replicaId: string;
+  counters: RunCounters;
+  /** Removes a finished sequence from the engine and frees its blocks. */
+  finish(seq: Sequence): void;
 }
 
 /**

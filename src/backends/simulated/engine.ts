@@ -86,14 +86,7 @@ export class Engine {
     const { kv, clock } = this.#deps;
     const counters = { ...this.#counters };
     const run = this.#step?.run;
-    if (run !== undefined) {
-      // The steps of a run finished but not yet applied, counted as the step-by-step engine has them by now.
-      const done = run.completedBy(clock.now());
-      counters.steps += done - run.applied;
-      counters.busyMs += run.busyMs(run.applied, done);
-      const decoding = run.batch.filter((w) => w.seq.state === "running").length;
-      counters.generationTokens += (done - run.applied) * decoding;
-    }
+    if (run !== undefined) run.countFinished(clock.now(), counters);
     return { ...counters, kvBlocksTotal: kv.totalBlocks, kvBlocksUsed: this.kvBlocksUsed };
   }
 
@@ -122,7 +115,7 @@ export class Engine {
     const { clock } = this.#deps;
     const current = run.cutAt(clock.now());
     this.#applyRun(run, current);
-    this.#reserveRunStep(run, current);
+    run.reserve(current, this.#deps.kv);
     this.#clearTimer();
     this.#timer = clock.setTimer(run.endMs - clock.now(), () => this.#finishStep());
   }
@@ -335,49 +328,15 @@ export class Engine {
     this.#pump();
   }
 
-  /**
-   * Applies steps [run.applied, to) of a decode run in the order the step-by-step engine would: each step's
-   * KV blocks reserved as it starts, then per sequence its GPU-time share, the prefix-cache offer of a filled
-   * block, and its sampled token, stamped with the step's end.
-   */
   #applyRun(run: DecodeRun, to: number): void {
     const { kv, tensorParallel, replicaId } = this.#deps;
-    const { batch, durations, ends } = run;
-    for (let step = run.applied; step < to; step++) {
-      this.#reserveRunStep(run, step);
-      const durationMs = durations[step] as number;
-      this.#counters.steps++;
-      this.#counters.busyMs += durationMs;
-      const gpuMsPerToken = (durationMs * tensorParallel) / batch.length;
-      const atMs = ends[step] as number;
-      for (const { seq } of batch) {
-        if (seq.state !== "running") continue; // aborted during the run
-        seq.gpuMs += gpuMsPerToken;
-        seq.numComputed += 1;
-        if (kv.prefixCaching && seq.numComputed >= (seq.table.committed + 1) * kv.blockSize)
-          kv.commit(seq.table, seq.numComputed, (index) => seq.blockHash(index, kv.blockSize));
-        const sample = seq.writer.next();
-        seq.append(sample.id);
-        this.#counters.generationTokens++;
-        seq.sink.token({ type: "token", text: sample.text, tokens: 1, atMs });
-        if (sample.finish === undefined) continue;
-        this.#finish(seq);
-        seq.sink.done(seq.doneEvent({ finishReason: sample.finish, nowMs: atMs, replicaId }));
-      }
-    }
-    run.markApplied(Math.max(run.applied, to));
-  }
-
-  /** Reserves step `step`'s KV blocks (step 0's were reserved when the run was scheduled). */
-  #reserveRunStep(run: DecodeRun, step: number): void {
-    if (step === 0) return;
-    const { kv } = this.#deps;
-    for (let i = 0; i < run.batch.length; i++) {
-      const { seq } = run.batch[i] as Work;
-      // grow is a no-op when the block is already there (a step reserved at a cut, then applied).
-      if (seq.state === "running" && !kv.grow(seq.table, run.contextOf(i) + step + 1))
-        throw new Error("Engine: a decode run outgrew the KV pool it was planned for");
-    }
+    run.apply(to, {
+      kv,
+      tensorParallel,
+      replicaId,
+      counters: this.#counters,
+      finish: (seq) => this.#finish(seq),
+    });
   }
 
   #crash(): void {
