@@ -6,11 +6,17 @@ export function clientAddress(client: number): string {
   return `10.${(client >>> 16) & 255}.${(client >>> 8) & 255}.${client & 255}`;
 }
 
-/** The config with every simulated deployment generating until max_tokens (so outputs have exact lengths). */
-export function generateToMaxTokens(config: Config): Config {
+/**
+ * The config a simulation runs: every simulated deployment generating until max_tokens (so outputs have exact
+ * lengths), and the store in memory whatever the file or REDIS_URL say. A shared Redis would carry cache entries
+ * and rate-limit counters from one run into the next, and its expiry runs on wall time, not the virtual clock.
+ */
+export function simulationConfig(config: Config): Config {
   const output = { lengthMedian: 1e9, lengthSigma: 0 };
+  const { url: _url, ...store } = config.store;
   return {
     ...config,
+    store,
     defaults: { ...config.defaults, output },
     deployments: config.deployments.map((d) =>
       d.backend.type === "simulated" ? { ...d, backend: { ...d.backend, output } } : d,

@@ -6,7 +6,7 @@ import { GatewayError } from "../core/errors.js";
 import type { ServedDoneEvent } from "../core/gateway.js";
 import type { Admission } from "../guard/guard.js";
 import type { SimulationProgress } from "./progress.js";
-import { clientAddress, generateToMaxTokens, replicaSpendUsd } from "./run-setup.js";
+import { clientAddress, replicaSpendUsd, simulationConfig } from "./run-setup.js";
 import { type Series, TimeSeries } from "./series.js";
 import { StateSampler } from "./state-sampler.js";
 import { type ClassReport, Tally } from "./tally.js";
@@ -101,7 +101,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulationRepo
   const wallStart = performance.now();
   const clock = new VirtualClock();
   const composed = compose({
-    config: generateToMaxTokens(options.config),
+    config: simulationConfig(options.config),
     clock,
     logger: pino({ level: "silent" }),
     processMetrics: false,
