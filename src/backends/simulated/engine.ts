@@ -5,6 +5,7 @@ import type { FaultInjector } from "./faults.js";
 import type { KvCache } from "./kv-cache.js";
 import type { LatencyModel } from "./latency-model.js";
 import type { Sequence } from "./sequence.js";
+import { StepScheduler } from "./step-scheduler.js";
 import type { EngineSettings, EngineStats } from "./types.js";
 
 /**
@@ -45,14 +46,11 @@ const MAX_INSTANT_STEPS = 64;
 
 export class Engine {
   readonly #deps: EngineDeps;
-  readonly #waiting: Sequence[] = [];
-  readonly #running: Sequence[] = [];
+  readonly #queues: StepScheduler;
   #step: Step | undefined;
   /** Zero-duration steps run back to back since the engine last yielded to the event loop. */
   #instantSteps = 0;
   #timer: TimerHandle | undefined;
-  /** Set by #schedule: the waiting queue could not be admitted and cannot be until a sequence leaves. */
-  #waitingBlocked = false;
   readonly #counters: Counters = {
     steps: 0,
     busyMs: 0,
@@ -65,14 +63,15 @@ export class Engine {
 
   constructor(deps: EngineDeps) {
     this.#deps = deps;
+    this.#queues = new StepScheduler({ kv: deps.kv, settings: deps.settings, counters: this.#counters });
   }
 
   get waiting(): number {
-    return this.#waiting.length;
+    return this.#queues.waiting.length;
   }
 
   get running(): number {
-    return this.#running.length;
+    return this.#queues.running.length;
   }
 
   /** KV blocks in use, as the step-by-step engine would hold them now (a decode run allocates at its end). */
@@ -91,7 +90,7 @@ export class Engine {
   }
 
   submit(seq: Sequence): void {
-    this.#waiting.push(seq);
+    this.#queues.waiting.push(seq);
     this.#cutRun();
     this.#pump();
   }
@@ -130,9 +129,7 @@ export class Engine {
     if (currentStartMs !== undefined) this.#counters.busyMs += now - currentStartMs;
     this.#step = undefined;
     this.#clearTimer();
-    const victims = [...this.#running, ...this.#waiting];
-    this.#running.length = 0;
-    this.#waiting.length = 0;
+    const victims = this.#queues.drain();
     this.#deps.kv.reset();
     for (const seq of victims) {
       seq.state = "finished";
@@ -145,7 +142,7 @@ export class Engine {
   #pump(): void {
     if (this.#step !== undefined) return;
     this.#clearTimer();
-    if (this.#waiting.length === 0 && this.#running.length === 0) return;
+    if (this.#queues.waiting.length === 0 && this.#queues.running.length === 0) return;
     const { clock, faults } = this.#deps;
     if (faults.hang) {
       // A hung GPU never finishes a step, but an outage still kills what it holds.
@@ -166,7 +163,7 @@ export class Engine {
   #startStep(): void {
     this.#timer = undefined;
     const { clock, latency, faults } = this.#deps;
-    const batch = this.#schedule();
+    const batch = this.#queues.schedule(clock.now());
     if (batch.length === 0) return;
     const now = clock.now();
     const durationMs = latency.estimate(batch).stepMs * faults.latencyMultiplier;
@@ -183,8 +180,8 @@ export class Engine {
         outage === undefined
           ? DecodeRun.plan({
               batch,
-              running: this.#running.length,
-              waitingCanJoin: this.#waiting.length > 0 && !this.#waitingBlocked,
+              running: this.#queues.running.length,
+              waitingCanJoin: this.#queues.waitingCanJoin,
               kv: this.#deps.kv,
               latency,
               latencyMultiplier: faults.latencyMultiplier,
@@ -195,91 +192,6 @@ export class Engine {
       if (run !== undefined) this.#step.run = run;
       this.#timer = clock.setTimer((run?.endMs ?? now + durationMs) - now, () => this.#finishStep());
     }
-  }
-
-  #schedule(): Work[] {
-    const { kv, settings } = this.#deps;
-    const batch: Work[] = [];
-    const scheduled = new Set<Sequence>();
-    let budget = settings.maxNumBatchedTokens;
-    const preemptionsBefore = this.#counters.preemptions;
-    const take = (seq: Sequence, newTokens: number, prefill: boolean) => {
-      batch.push({ seq, contextTokens: seq.numComputed, newTokens, prefill });
-      scheduled.add(seq);
-      budget -= newTokens;
-    };
-    for (const seq of [...this.#running]) {
-      if (budget < 1) break;
-      if (seq.state === "running" && seq.decoding && this.#reserve(seq, seq.numComputed + 1, scheduled)) {
-        take(seq, 1, false);
-      }
-    }
-    for (const seq of [...this.#running]) {
-      if (budget < 1) break;
-      if (seq.state !== "running" || scheduled.has(seq)) continue;
-      const newTokens = Math.min(seq.remaining, budget);
-      if (this.#reserve(seq, seq.numComputed + newTokens, scheduled)) take(seq, newTokens, true);
-    }
-    this.#waitingBlocked = false;
-    if (this.#counters.preemptions > preemptionsBefore && batch.length > 0) return batch;
-    const now = this.#deps.clock.now();
-    // Waiting requests cannot join until a sequence finishes: the batch is full.
-    this.#waitingBlocked = this.#running.length >= settings.maxNumSeqs;
-    while (budget >= 1 && this.#running.length < settings.maxNumSeqs) {
-      const seq = this.#waiting[0];
-      if (seq === undefined) break;
-      // At least the last token is recomputed: its logits are needed to sample (vLLM does the same).
-      const hits = kv.lookup(seq.blockHashes(Math.floor((seq.length - 1) / kv.blockSize), kv.blockSize));
-      const cached = hits.length * kv.blockSize;
-      const newTokens = Math.min(seq.length - cached, budget);
-      if (!kv.admit(seq.table, hits, cached + newTokens)) {
-        // Nor can they while the pool only fills up (decodes take blocks; only a finish or abort frees any).
-        this.#waitingBlocked = true;
-        break;
-      }
-      this.#waiting.shift();
-      this.#running.push(seq);
-      seq.state = "running";
-      seq.numComputed = cached;
-      if (kv.prefixCaching) {
-        this.#counters.prefixCacheQueries += seq.length;
-        this.#counters.prefixCacheHits += cached;
-      }
-      if (seq.scheduledMs === undefined) {
-        seq.scheduledMs = now;
-        seq.cachedPromptTokens = cached;
-      }
-      take(seq, newTokens, true);
-    }
-    return batch;
-  }
-
-  /** Makes room for `tokens` tokens of `seq`, preempting others (or `seq` itself) until it fits. */
-  #reserve(seq: Sequence, tokens: number, scheduled: ReadonlySet<Sequence>): boolean {
-    const { kv } = this.#deps;
-    while (!kv.grow(seq.table, tokens)) {
-      let victim = seq;
-      for (let i = this.#running.length - 1; i >= 0; i--) {
-        const candidate = this.#running[i] as Sequence;
-        if (candidate !== seq && !scheduled.has(candidate)) {
-          victim = candidate;
-          break;
-        }
-      }
-      this.#preempt(victim);
-      if (victim === seq) return false;
-    }
-    return true;
-  }
-
-  #preempt(seq: Sequence): void {
-    this.#deps.kv.release(seq.table);
-    this.#running.splice(this.#running.indexOf(seq), 1);
-    this.#waiting.unshift(seq);
-    seq.state = "waiting";
-    seq.numComputed = 0;
-    seq.preemptions++;
-    this.#counters.preemptions++;
   }
 
   #finishStep(): void {
@@ -346,9 +258,7 @@ export class Engine {
   }
 
   #finish(seq: Sequence): void {
-    const list =
-      seq.state === "running" ? this.#running : seq.state === "waiting" ? this.#waiting : undefined;
-    if (list !== undefined) list.splice(list.indexOf(seq), 1);
+    this.#queues.remove(seq);
     this.#deps.kv.release(seq.table);
     seq.state = "finished";
   }
