@@ -3,6 +3,7 @@ import {
   drawLength,
   type LengthDistribution,
   pickWeighted,
+  SpecProblems,
   weightedTable,
   wordText,
 } from "../../src/simulate/sampling.js";
@@ -158,61 +159,28 @@ export function createWorkload(spec: WorkloadSpec): Workload {
 }
 
 function validateSpec(spec: WorkloadSpec): void {
-  const problems: string[] = [];
-  const check = (ok: boolean, field: string, rule: string, value: unknown) => {
-    if (!ok) problems.push(`${field} ${rule}, got ${JSON.stringify(value)}`);
-  };
-  const fraction = (field: string, value: number) =>
-    check(Number.isFinite(value) && value >= 0 && value <= 1, field, "must be in [0, 1]", value);
-  const lengths = (field: string, d: LengthDistribution, floor: number) => {
-    check(Number.isFinite(d.median) && d.median > 0, `${field}.median`, "must be > 0", d.median);
-    check(Number.isFinite(d.sigma) && d.sigma >= 0, `${field}.sigma`, "must be >= 0", d.sigma);
-    check(Number.isInteger(d.min) && d.min >= floor, `${field}.min`, `must be an integer >= ${floor}`, d.min);
-    check(Number.isInteger(d.max) && d.max >= d.min, `${field}.max`, "must be an integer >= min", d.max);
-  };
-  check(Number.isFinite(spec.seed), "seed", "must be a finite number", spec.seed);
-  check(spec.model.length > 0, "model", "must not be empty", spec.model);
-  lengths("promptTokens", spec.promptTokens, 1);
-  lengths("outputTokens", spec.outputTokens, 1);
-  fraction("sharedPrefix.ratio", spec.sharedPrefix.ratio);
-  const { prefixes, tokens } = spec.sharedPrefix;
-  check(
-    Number.isInteger(prefixes) && prefixes >= 0,
-    "sharedPrefix.prefixes",
-    "must be an integer >= 0",
-    prefixes,
-  );
-  check(Number.isInteger(tokens) && tokens >= 1, "sharedPrefix.tokens", "must be an integer >= 1", tokens);
-  check(
-    spec.sharedPrefix.ratio === 0 || prefixes >= 1,
-    "sharedPrefix.prefixes",
-    "must be >= 1 when sharedPrefix.ratio > 0",
-    prefixes,
-  );
-  fraction("repeatRatio", spec.repeatRatio);
-  fraction("keyedRatio", spec.keyedRatio);
-  const weights = Object.entries(spec.sloClassMix);
-  for (const [name, weight] of weights) {
-    check(Number.isFinite(weight) && weight >= 0, `sloClassMix.${name}`, "must be a weight >= 0", weight);
-  }
-  const totalWeight = weights.reduce((sum, [, w]) => sum + w, 0);
-  check(
-    weights.length === 0 || totalWeight > 0,
+  const problems = new SpecProblems();
+  problems.check(Number.isFinite(spec.seed), "seed", "must be a finite number", spec.seed);
+  problems.check(spec.model.length > 0, "model", "must not be empty", spec.model);
+  problems.lengths("promptTokens", spec.promptTokens);
+  problems.lengths("outputTokens", spec.outputTokens);
+  problems.sharedPrefix(spec.sharedPrefix);
+  problems.fraction("repeatRatio", spec.repeatRatio);
+  problems.fraction("keyedRatio", spec.keyedRatio);
+  problems.classWeights(spec.sloClassMix);
+  const weights = Object.values(spec.sloClassMix);
+  problems.check(
+    weights.length === 0 || weights.reduce((sum, w) => sum + w, 0) > 0,
     "sloClassMix",
     "must have a positive weight",
     spec.sloClassMix,
   );
-  check(
+  problems.check(
     spec.keyedRatio === 0 || spec.apiKeys.length > 0,
     "apiKeys",
     "must not be empty when keyedRatio > 0",
     spec.apiKeys,
   );
-  check(
-    Number.isFinite(spec.temperature) && spec.temperature >= 0,
-    "temperature",
-    "must be >= 0",
-    spec.temperature,
-  );
-  if (problems.length > 0) throw new RangeError(`invalid workload spec: ${problems.join("; ")}`);
+  problems.temperature(spec.temperature);
+  problems.throwIfAny("invalid workload spec");
 }

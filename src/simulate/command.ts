@@ -4,7 +4,7 @@ import { ConfigError, loadConfig } from "../config/load.js";
 import { htmlReport } from "./html-report.js";
 import { progressBar } from "./progress.js";
 import { type SimulationReport, simulate } from "./runner.js";
-import { TraceError, traceArrivals, writeTrace } from "./trace.js";
+import { isTraceFileError, traceArrivals, writeTrace } from "./trace.js";
 import { arrivals, type WorkloadSpec } from "./workload.js";
 import {
   raisedClassesNote,
@@ -128,9 +128,7 @@ export async function simulateCommand(argv: string[], options: { defaultConfig: 
       ...(trace !== undefined && { arrivals: traceArrivals({ file: trace, seed, clients }) }),
     });
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (!(error instanceof TraceError || code === "ENOENT" || code === "EACCES" || code === "EISDIR"))
-      throw error;
+    if (!isTraceFileError(error)) throw error;
     process.stderr.write(`tollgate simulate: invalid workload: ${(error as Error).message}\n`);
     return 2;
   } finally {

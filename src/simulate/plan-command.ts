@@ -4,7 +4,7 @@ import { parseArgs } from "node:util";
 import { HARDWARE_ALIASES, resolveHardwareName } from "../config/catalog/hardware.js";
 import { modelProfile, PLAN_PRECISIONS, type PlanPrecision } from "./plan-options.js";
 import { type PlanLoad, type PlanResult, parseSloTarget, plan, type SloTarget } from "./planner.js";
-import { TraceError, traceArrivals } from "./trace.js";
+import { isTraceFileError, traceArrivals } from "./trace.js";
 
 const DEFAULT_GPUS = "H100-SXM-80GB,A100-80GB,L4";
 const ALIASES = Object.entries(HARDWARE_ALIASES)
@@ -57,7 +57,7 @@ export async function planCommand(argv: string[]): Promise<number> {
     try {
       checked = await checkTrace({ file: load.trace, seed: rest.seed, sloClass: rest.slo.sloClass });
     } catch (error) {
-      if (!isWorkloadError(error)) throw error;
+      if (!isTraceFileError(error)) throw error;
       return workloadError((error as Error).message);
     }
     if (checked.requests === 0) return workloadError(`${load.trace} has no requests`);
@@ -74,7 +74,7 @@ export async function planCommand(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof RangeError) return usageError(error.message);
     // The file changed since the check.
-    if (isWorkloadError(error)) return workloadError((error as Error).message);
+    if (isTraceFileError(error)) return workloadError((error as Error).message);
     throw error;
   }
   process.stdout.write(planTable(result));
@@ -182,11 +182,6 @@ async function checkTrace(input: { file: string; seed: number; sloClass: string 
     if (otherClasses.size < 5) otherClasses.add(name);
   }
   return { requests, otherClassLines, otherClasses };
-}
-
-function isWorkloadError(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  return error instanceof TraceError || code === "ENOENT" || code === "EACCES" || code === "EISDIR";
 }
 
 function parse(argv: string[]) {

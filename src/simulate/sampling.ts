@@ -137,3 +137,69 @@ export function pickWeighted(table: WeightedTable, u: number): string {
   // Rounding can leave the last cumulative weight a hair below 1.
   return table.names[index === -1 ? table.names.length - 1 : index]!;
 }
+
+/**
+ * Collects what is wrong with a workload spec, field by field, so every problem is reported at once. Shared by
+ * the simulator's generator (workload.ts) and the bench's (bench/lib/workload.ts), which check the same fields.
+ */
+export class SpecProblems {
+  readonly #problems: string[] = [];
+
+  check(ok: boolean, field: string, rule: string, value: unknown): void {
+    if (!ok) this.#problems.push(`${field} ${rule}, got ${JSON.stringify(value)}`);
+  }
+
+  /** A share in [0, 1]. */
+  fraction(field: string, value: number): void {
+    this.check(Number.isFinite(value) && value >= 0 && value <= 1, field, "must be in [0, 1]", value);
+  }
+
+  positive(field: string, value: number): void {
+    this.check(Number.isFinite(value) && value > 0, field, "must be > 0", value);
+  }
+
+  lengths(field: string, d: LengthDistribution): void {
+    this.positive(`${field}.median`, d.median);
+    this.check(Number.isFinite(d.sigma) && d.sigma >= 0, `${field}.sigma`, "must be >= 0", d.sigma);
+    this.check(Number.isInteger(d.min) && d.min >= 1, `${field}.min`, "must be an integer >= 1", d.min);
+    this.check(Number.isInteger(d.max) && d.max >= d.min, `${field}.max`, "must be an integer >= min", d.max);
+  }
+
+  /** `ratio` of requests begin with one of `prefixes` shared prefixes of `tokens` tokens. */
+  sharedPrefix(prefix: { ratio: number; prefixes: number; tokens: number }): void {
+    const { ratio, prefixes, tokens } = prefix;
+    this.fraction("sharedPrefix.ratio", ratio);
+    this.check(
+      Number.isInteger(prefixes) && prefixes >= (ratio > 0 ? 1 : 0),
+      "sharedPrefix.prefixes",
+      ratio > 0 ? "must be an integer >= 1 when sharedPrefix.ratio > 0" : "must be an integer >= 0",
+      prefixes,
+    );
+    this.check(
+      Number.isInteger(tokens) && tokens >= 1,
+      "sharedPrefix.tokens",
+      "must be an integer >= 1",
+      tokens,
+    );
+  }
+
+  classWeights(mix: Readonly<Record<string, number>>): void {
+    for (const [name, weight] of Object.entries(mix)) {
+      this.check(
+        Number.isFinite(weight) && weight >= 0,
+        `sloClassMix.${name}`,
+        "must be a weight >= 0",
+        weight,
+      );
+    }
+  }
+
+  temperature(value: number): void {
+    this.check(Number.isFinite(value) && value >= 0, "temperature", "must be >= 0", value);
+  }
+
+  /** Throws a RangeError listing every problem (`what: a; b`), if there is any. */
+  throwIfAny(what: string): void {
+    if (this.#problems.length > 0) throw new RangeError(`${what}: ${this.#problems.join("; ")}`);
+  }
+}

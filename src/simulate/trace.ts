@@ -79,6 +79,15 @@ export class TraceError extends Error {
   }
 }
 
+/**
+ * Whether `error` is the workload's fault rather than a bug: a bad trace line, or a trace file that is missing,
+ * unreadable or a directory. The commands report these as usage errors (exit 2).
+ */
+export function isTraceFileError(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return error instanceof TraceError || code === "ENOENT" || code === "EACCES" || code === "EISDIR";
+}
+
 export interface TraceOptions {
   file: string;
   /** Seeds the words of the non-shared part of each prompt, as `arrivals(spec, seed)` does. */

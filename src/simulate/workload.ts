@@ -6,6 +6,7 @@ import {
   type LengthDistribution,
   NamedPrefixes,
   pickWeighted,
+  SpecProblems,
   weightedTable,
   wordPrompt,
 } from "./sampling.js";
@@ -164,49 +165,21 @@ function withClass(arrival: Arrival, sloClass: string | undefined): Arrival {
 }
 
 function validate(spec: WorkloadSpec): void {
-  const problems: string[] = [];
-  const check = (ok: boolean, field: string, rule: string, value: unknown) => {
-    if (!ok) problems.push(`${field} ${rule}, got ${JSON.stringify(value)}`);
-  };
-  const lengths = (field: string, d: LengthDistribution) => {
-    check(Number.isFinite(d.median) && d.median > 0, `${field}.median`, "must be > 0", d.median);
-    check(Number.isFinite(d.sigma) && d.sigma >= 0, `${field}.sigma`, "must be >= 0", d.sigma);
-    check(Number.isInteger(d.min) && d.min >= 1, `${field}.min`, "must be an integer >= 1", d.min);
-    check(Number.isInteger(d.max) && d.max >= d.min, `${field}.max`, "must be an integer >= min", d.max);
-  };
-  check(Number.isFinite(spec.rate) && spec.rate > 0, "rate", "must be > 0", spec.rate);
-  check(Number.isFinite(spec.durationS) && spec.durationS > 0, "durationS", "must be > 0", spec.durationS);
-  check(spec.model.length > 0, "model", "must not be empty", spec.model);
-  lengths("promptTokens", spec.promptTokens);
-  lengths("outputTokens", spec.outputTokens);
-  check(
+  const problems = new SpecProblems();
+  problems.positive("rate", spec.rate);
+  problems.positive("durationS", spec.durationS);
+  problems.check(spec.model.length > 0, "model", "must not be empty", spec.model);
+  problems.lengths("promptTokens", spec.promptTokens);
+  problems.lengths("outputTokens", spec.outputTokens);
+  problems.check(
     Number.isInteger(spec.clients) && spec.clients >= 1,
     "clients",
     "must be an integer >= 1",
     spec.clients,
   );
-  check(
-    Number.isFinite(spec.temperature) && spec.temperature >= 0,
-    "temperature",
-    "must be >= 0",
-    spec.temperature,
-  );
-  const fraction = (field: string, value: number) =>
-    check(Number.isFinite(value) && value >= 0 && value <= 1, field, "must be in [0, 1]", value);
-  if (spec.sharedPrefix !== undefined) {
-    const { ratio, prefixes, tokens } = spec.sharedPrefix;
-    fraction("sharedPrefix.ratio", ratio);
-    check(
-      Number.isInteger(prefixes) && prefixes >= 1,
-      "sharedPrefix.prefixes",
-      "must be an integer >= 1",
-      prefixes,
-    );
-    check(Number.isInteger(tokens) && tokens >= 1, "sharedPrefix.tokens", "must be an integer >= 1", tokens);
-  }
-  if (spec.repeatRatio !== undefined) fraction("repeatRatio", spec.repeatRatio);
-  for (const [name, weight] of Object.entries(spec.sloClassMix)) {
-    check(Number.isFinite(weight) && weight >= 0, `sloClassMix.${name}`, "must be a weight >= 0", weight);
-  }
-  if (problems.length > 0) throw new RangeError(`invalid workload: ${problems.join("; ")}`);
+  problems.temperature(spec.temperature);
+  if (spec.sharedPrefix !== undefined) problems.sharedPrefix(spec.sharedPrefix);
+  if (spec.repeatRatio !== undefined) problems.fraction("repeatRatio", spec.repeatRatio);
+  problems.classWeights(spec.sloClassMix);
+  problems.throwIfAny("invalid workload");
 }

@@ -1,23 +1,14 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
+import type { ServerResponse } from "node:http";
+import { describe, expect, it } from "vitest";
 import { createClassSender } from "../../bench/lib/class-sender.js";
 import { ClassTally } from "../../bench/lib/class-tally.js";
 import type { WorkloadRequest } from "../../bench/lib/workload.js";
+import { fakeRequest, loopbackServers } from "../helpers/loopback.js";
 
 function request(sloClass?: string): WorkloadRequest {
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (sloClass !== undefined) headers["x-tollgate-slo-class"] = sloClass;
-  return {
-    body: {},
-    bodyText: "{}",
-    headers,
-    promptTokens: 1,
-    userTokens: 1,
-    maxTokens: 2,
-    repeated: false,
-    ...(sloClass !== undefined && { sloClass }),
-  };
+  return fakeRequest({ headers, maxTokens: 2, ...(sloClass !== undefined && { sloClass }) });
 }
 
 function stream(verdict: Record<string, unknown>): string {
@@ -30,20 +21,14 @@ function stream(verdict: Record<string, unknown>): string {
   );
 }
 
-let server: Server | undefined;
-afterEach(async () => {
-  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-  server = undefined;
-});
+const listen = loopbackServers();
 
 /** A loopback server answering by the request's class header; returns its origin. */
 async function serve(handler: (sloClass: string | undefined, res: ServerResponse) => void): Promise<string> {
-  server = createServer((req: IncomingMessage, res) => {
+  return listen((req, res) => {
     req.resume();
     req.on("end", () => handler(req.headers["x-tollgate-slo-class"] as string | undefined, res));
   });
-  await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
 describe("createClassSender", () => {

@@ -1,41 +1,24 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { describe, expect, it } from "vitest";
 import { createHttpSender } from "../../bench/lib/http-sender.js";
 import type { WorkloadRequest } from "../../bench/lib/workload.js";
+import { fakeRequest, loopbackServers, withBody } from "../helpers/loopback.js";
 
 function request(body: Record<string, unknown>): WorkloadRequest {
-  return {
+  return fakeRequest({
     body,
-    bodyText: JSON.stringify(body),
     headers: { "content-type": "application/json", authorization: "Bearer k" },
-    promptTokens: 1,
-    userTokens: 1,
     maxTokens: 4,
-    repeated: false,
-  };
+  });
 }
 
-let server: Server | undefined;
-afterEach(async () => {
-  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-  server = undefined;
-});
+const listen = loopbackServers();
 
 /** A loopback server on an ephemeral port; returns its origin. */
 async function serve(
   handler: (body: string, req: IncomingMessage, res: ServerResponse) => void,
 ): Promise<string> {
-  server = createServer((req, res) => {
-    let body = "";
-    req.setEncoding("utf8");
-    req.on("data", (chunk: string) => {
-      body += chunk;
-    });
-    req.on("end", () => handler(body, req, res));
-  });
-  await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return listen(withBody(handler));
 }
 
 describe("createHttpSender", () => {

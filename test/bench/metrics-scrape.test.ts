@@ -1,6 +1,4 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   histogramMeanDelta,
   metricDelta,
@@ -10,6 +8,7 @@ import {
   scrapeMetrics,
   sumSamples,
 } from "../../bench/lib/metrics-scrape.js";
+import { loopbackServers } from "../helpers/loopback.js";
 
 const BEFORE = `# HELP tollgate_cost_usd_total GPU cost.
 # TYPE tollgate_cost_usd_total counter
@@ -102,19 +101,13 @@ describe("sums and deltas", () => {
 });
 
 describe("scrapeMetrics", () => {
-  let server: Server | undefined;
-  afterEach(async () => {
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-    server = undefined;
-  });
+  const listen = loopbackServers();
 
-  async function serve(status: number, body: string): Promise<string> {
-    server = createServer((req, res) => {
+  function serve(status: number, body: string): Promise<string> {
+    return listen((req, res) => {
       res.writeHead(req.url === "/metrics" ? status : 404, { "content-type": "text/plain" });
       res.end(body);
     });
-    await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
-    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   }
 
   it("GETs /metrics and parses it", async () => {

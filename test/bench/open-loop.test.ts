@@ -2,17 +2,10 @@ import { describe, expect, it } from "vitest";
 import { type OpenLoopOptions, runOpenLoop, type Sender } from "../../bench/lib/open-loop.js";
 import { CHAT_WORKLOAD, createWorkload, type WorkloadRequest } from "../../bench/lib/workload.js";
 import { sleep, VirtualClock } from "../../src/core/clock.js";
+import { fakeRequest } from "../helpers/loopback.js";
 
 /** A tiny fixed request: the open loop never looks inside it. */
-const REQUEST: WorkloadRequest = {
-  body: {},
-  bodyText: "{}",
-  headers: {},
-  promptTokens: 1,
-  userTokens: 1,
-  maxTokens: 8,
-  repeated: false,
-};
+const REQUEST: WorkloadRequest = fakeRequest();
 
 /** Runs an open loop on a virtual clock to completion. */
 async function run(clock: VirtualClock, options: Partial<OpenLoopOptions> & { send: Sender }) {

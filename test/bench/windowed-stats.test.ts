@@ -2,16 +2,9 @@ import { describe, expect, it } from "vitest";
 import type { Sender } from "../../bench/lib/open-loop.js";
 import { WindowedStats } from "../../bench/lib/windowed-stats.js";
 import type { WorkloadRequest } from "../../bench/lib/workload.js";
+import { fakeRequest } from "../helpers/loopback.js";
 
-const REQUEST: WorkloadRequest = {
-  body: {},
-  bodyText: "{}",
-  headers: {},
-  promptTokens: 1,
-  userTokens: 1,
-  maxTokens: 8,
-  repeated: false,
-};
+const REQUEST: WorkloadRequest = fakeRequest();
 
 /** A fake clock and a sender that answers after `firstMs` with a first byte and ends `restMs` later. */
 function setup() {

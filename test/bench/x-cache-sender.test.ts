@@ -1,47 +1,30 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { WorkloadRequest } from "../../bench/lib/workload.js";
 import { createXCacheSender } from "../../bench/lib/x-cache-sender.js";
+import { fakeRequest, loopbackServers, withBody } from "../helpers/loopback.js";
 
 function request(xCache: string): WorkloadRequest {
-  const body = { stream: false, want: xCache };
-  return {
-    body,
-    bodyText: JSON.stringify(body),
+  return fakeRequest({
+    body: { stream: false, want: xCache },
     headers: { "content-type": "application/json" },
-    promptTokens: 1,
-    userTokens: 1,
     maxTokens: 4,
-    repeated: false,
-  };
+  });
 }
 
-let server: Server | undefined;
-afterEach(async () => {
-  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-  server = undefined;
-});
+const listen = loopbackServers();
 
 /** Answers with the `x-cache` (and, for "HIT:kind", `x-tollgate-cache-kind`) the request body asks for. */
 async function serve(): Promise<string> {
-  server = createServer((req, res) => {
-    let text = "";
-    req.setEncoding("utf8");
-    req.on("data", (chunk: string) => {
-      text += chunk;
-    });
-    req.on("end", () => {
+  return listen(
+    withBody((text, _req, res) => {
       const [xCache, kind] = String(JSON.parse(text).want).split(":");
       const headers: Record<string, string> = { "content-type": "application/json" };
       if (xCache !== "none") headers["x-cache"] = xCache!;
       if (kind !== undefined) headers["x-tollgate-cache-kind"] = kind;
       res.writeHead(xCache === "none" ? 500 : 200, headers);
       res.end(JSON.stringify({ choices: [], usage: { completion_tokens: 3 } }));
-    });
-  });
-  await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    }),
+  );
 }
 
 describe("createXCacheSender", () => {

@@ -186,9 +186,9 @@ describe("synthetic workload: exact repeats", () => {
 
   it("rejects ratios outside [0, 1] and a prefix without a count, naming the fields", () => {
     expect(() =>
-      take({ ...SMALL, repeatRatio: 1.5, sharedPrefix: { ratio: -1, prefixes: 0, tokens: 2.5 } }, 1),
+      take({ ...SMALL, repeatRatio: 1.5, sharedPrefix: { ratio: 1.5, prefixes: 0, tokens: 2.5 } }, 1),
     ).toThrow(
-      /sharedPrefix\.ratio must be in \[0, 1\], got -1; sharedPrefix\.prefixes must be an integer >= 1, got 0; sharedPrefix\.tokens must be an integer >= 1, got 2\.5; repeatRatio must be in \[0, 1\], got 1\.5/,
+      /sharedPrefix\.ratio must be in \[0, 1\], got 1\.5; sharedPrefix\.prefixes must be an integer >= 1 when sharedPrefix\.ratio > 0, got 0; sharedPrefix\.tokens must be an integer >= 1, got 2\.5; repeatRatio must be in \[0, 1\], got 1\.5/,
     );
   });
 });
