@@ -7,6 +7,7 @@ import { memory } from "./scenarios/memory.js";
 import { microBatching } from "./scenarios/micro-batching.js";
 import { overhead } from "./scenarios/overhead.js";
 import { overload } from "./scenarios/overload.js";
+import { overloadLong } from "./scenarios/overload-long.js";
 import { policies } from "./scenarios/policies.js";
 import { semanticEval } from "./scenarios/semantic-eval.js";
 import { simulateSpeed } from "./scenarios/simulate-speed.js";
@@ -29,6 +30,7 @@ const SCENARIOS: readonly Scenario[] = [
   semanticEval,
   cache,
   sloOverload,
+  overloadLong,
   microBatching,
   botFlood,
   fidelity,

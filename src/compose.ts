@@ -83,6 +83,7 @@ export function compose(options: ComposeOptions): Composed {
   let scheduler: Scheduler | undefined;
   const metrics = createMetrics({
     queueSamples: () => scheduler?.queueSamples() ?? [],
+    poolSamples: () => scheduler?.poolSamples() ?? [],
     processMetrics: options.processMetrics ?? true,
     replicaSamples: () => gateway?.replicaSamples() ?? [],
     storeSample: () => ({ kind: store.kind, ...store.stats() }),
@@ -115,9 +116,7 @@ export function compose(options: ComposeOptions): Composed {
     tenantMaxShare: config.scheduling.tenantMaxShare,
     models: config.models.map((m) => ({
       id: m.id,
-      replicaLimits: backends
-        .filter((b) => b.replica.model === m.id)
-        .map((b) => b.replica.maxRunningSequences),
+      replicas: backends.filter((b) => b.replica.model === m.id).map((b) => b.replica),
       settings: m.scheduling,
     })),
     clock,

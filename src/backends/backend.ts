@@ -26,6 +26,12 @@ export interface ReplicaInfo {
    * queue, where the gateway's priorities no longer apply. Unknown for HTTP upstreams.
    */
   maxRunningSequences?: number;
+  /** Tokens the replica's KV cache holds at once (simulated engines). */
+  kvCacheTokens?: number;
+  /** Tokens one engine step computes, prefill chunks plus decodes (a simulated engine's maxNumBatchedTokens). */
+  maxBatchedTokens?: number;
+  /** Prompt tokens per second when every step is a full prefill chunk (the simulated engine's roofline). */
+  prefillTokensPerSecond?: number;
 }
 
 /** A point-in-time view of a replica's load, for readiness, routing and gauges. */
@@ -54,7 +60,7 @@ export interface BackendStats {
 }
 
 /**
- * A model server. Implementations: the simulated GPU engine and (later) OpenAI-compatible HTTP upstreams.
+ * A model server. Implementations: the simulated GPU engine and OpenAI-compatible HTTP upstreams.
  * The core never branches on which kind it has.
  */
 export interface Backend {

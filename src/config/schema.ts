@@ -234,9 +234,16 @@ export const modelSchedulingSchema = z
   .object({
     /**
      * Requests dispatched to the pool at once, per replica; the rest wait in the gateway's priority queue.
-     * Default: the replica's own batch limit (a simulated engine's maxNumSeqs), else 32 (HTTP upstreams).
+     * Default: what the replica can run: its batch limit (a simulated engine's maxNumSeqs) and no more sequences
+     * than its KV cache holds at the pool's typical prompt + completion length; 32 for HTTP upstreams.
      */
     maxConcurrentPerReplica: positiveInt.max(4096).optional(),
+    /**
+     * Prompt tokens dispatched to a replica and not yet prefilled (no first token) before further requests wait
+     * in the gateway's queue, where priorities apply. Default: two engine steps (2 x maxNumBatchedTokens) for
+     * simulated replicas; unbounded for HTTP upstreams.
+     */
+    prefillBacklogTokensPerReplica: positiveInt.optional(),
     /** Requests waiting in the gateway's queue for this model; lower classes are shed first when full. */
     maxQueue: positiveInt.max(1_000_000).default(1024),
     /** A request predicted to miss its TTFT target here is served by this (faster, cheaper) model instead. */

@@ -1,7 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import { createCacheMetrics, type StoreSample } from "./cache-metrics.js";
 import { createGuardMetrics } from "./guard-metrics.js";
-import { createSchedulingMetrics, type QueueSample } from "./scheduling-metrics.js";
+import { createSchedulingMetrics, type PoolSample, type QueueSample } from "./scheduling-metrics.js";
 
 /**
  * Every Prometheus metric Tollgate exports, defined once. Names follow Prometheus conventions (base units in
@@ -60,6 +60,8 @@ export interface MetricsOptions {
   storeSample?: () => StoreSample | undefined;
   /** Called at every scrape to fill the queue-depth gauge. */
   queueSamples?: () => readonly QueueSample[];
+  /** Called at every scrape to fill the per-pool gauges (limits, in flight, prefill backlog and rate). */
+  poolSamples?: () => readonly PoolSample[];
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
@@ -124,7 +126,7 @@ export function createMetrics(options: MetricsOptions = {}) {
   return {
     registry,
     ...createCacheMetrics(registry, options.storeSample ?? (() => undefined)),
-    ...createSchedulingMetrics(registry, options.queueSamples ?? (() => [])),
+    ...createSchedulingMetrics(registry, options.queueSamples ?? (() => []), options.poolSamples),
     ...createGuardMetrics(registry),
     requests: new Counter({
       name: "tollgate_requests_total",

@@ -7,6 +7,18 @@ export interface QueueSample {
   depth: number;
 }
 
+/** A pool's limits and load, read from its scheduler at scrape time. */
+export interface PoolSample {
+  model: string;
+  /** Requests it runs at once now (from the replicas' KV capacity at the typical length, or configured). */
+  concurrencyLimit: number;
+  inFlight: number;
+  /** Prompt tokens dispatched to its replicas and not yet prefilled. */
+  prefillBacklogTokens: number;
+  /** Measured (else estimated) prefill throughput; undefined when unknown. */
+  prefillTokensPerSecond: number | undefined;
+}
+
 /** Queue-time buckets (seconds): from a millisecond to the batch class's minute. */
 const QUEUE_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120];
 const BATCH_SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256];
@@ -15,8 +27,57 @@ const BATCH_SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256];
  * Metrics of SLO classes, admission control, the gateway's queues and micro-batching. Labels: model and class
  * (configured names), decision and reason (closed sets), target (ttft, tpot, e2e, all), result (met, missed).
  */
-export function createSchedulingMetrics(registry: Registry, queues: () => readonly QueueSample[]) {
+export function createSchedulingMetrics(
+  registry: Registry,
+  queues: () => readonly QueueSample[],
+  pools: () => readonly PoolSample[] = () => [],
+) {
+  // One read per scrape for the four pool gauges (they run in one synchronous pass of the registry).
+  let snapshot: readonly PoolSample[] | undefined;
+  const poolSamples = () => {
+    if (snapshot === undefined) {
+      snapshot = pools();
+      queueMicrotask(() => {
+        snapshot = undefined;
+      });
+    }
+    return snapshot;
+  };
+  const poolGauge = (name: string, help: string, read: (p: PoolSample) => number | undefined) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ["model"] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const p of poolSamples()) {
+          const value = read(p);
+          if (value !== undefined) this.set({ model: p.model }, value);
+        }
+      },
+    });
   return {
+    poolConcurrencyLimit: poolGauge(
+      "tollgate_pool_concurrency_limit",
+      "Requests a model's pool runs at once: its replicas' batch limit, capped by what their KV cache holds at the pool's typical sequence length (or as configured).",
+      (p) => p.concurrencyLimit,
+    ),
+    poolInFlight: poolGauge(
+      "tollgate_pool_in_flight",
+      "Requests the gateway has dispatched to a model's pool and not yet finished (queued or running inside the replicas).",
+      (p) => p.inFlight,
+    ),
+    poolPrefillBacklog: poolGauge(
+      "tollgate_pool_prefill_backlog_tokens",
+      "Prompt tokens dispatched to a model's replicas that have no first token yet: prefill work waiting or running inside the engines.",
+      (p) => p.prefillBacklogTokens,
+    ),
+    poolPrefillRate: poolGauge(
+      "tollgate_pool_prefill_tokens_per_second",
+      "A model's pool prefill throughput in prompt tokens per second, measured while requests queue (the replicas' roofline estimate before that).",
+      (p) => p.prefillTokensPerSecond,
+    ),
     queueDepth: new Gauge({
       name: "tollgate_queue_depth",
       help: "Requests waiting in the gateway's queue for a model's pool, by SLO class.",

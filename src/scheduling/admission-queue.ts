@@ -8,6 +8,8 @@ export interface QueuedItem<T> {
   readonly deadlineMs: number;
   readonly enqueuedMs: number;
   readonly seq: number;
+  /** Prompt tokens it brings (for the prefill work ahead of a new request). */
+  readonly tokens: number;
   /** Removed (dispatched, dropped, shed or cancelled): the heaps skip it lazily. */
   removed: boolean;
 }
@@ -34,6 +36,7 @@ export class AdmissionQueue<T> {
         : a.seq > b.seq,
   );
   readonly #byPriority = new Map<number, number>();
+  readonly #tokensByPriority = new Map<number, number>();
   #size = 0;
   #seq = 0;
 
@@ -41,18 +44,20 @@ export class AdmissionQueue<T> {
     return this.#size;
   }
 
-  push(value: T, priority: number, deadlineMs: number, nowMs: number): QueuedItem<T> {
+  push(value: T, priority: number, deadlineMs: number, nowMs: number, tokens = 0): QueuedItem<T> {
     const item: QueuedItem<T> = {
       value,
       priority,
       deadlineMs,
       enqueuedMs: nowMs,
       seq: this.#seq++,
+      tokens,
       removed: false,
     };
     this.#next.push(item);
     this.#shed.push(item);
     this.#byPriority.set(priority, (this.#byPriority.get(priority) ?? 0) + 1);
+    this.#tokensByPriority.set(priority, (this.#tokensByPriority.get(priority) ?? 0) + tokens);
     this.#size++;
     return item;
   }
@@ -79,8 +84,16 @@ export class AdmissionQueue<T> {
     item.removed = true;
     this.#size--;
     const left = (this.#byPriority.get(item.priority) ?? 1) - 1;
-    if (left === 0) this.#byPriority.delete(item.priority);
-    else this.#byPriority.set(item.priority, left);
+    if (left === 0) {
+      this.#byPriority.delete(item.priority);
+      this.#tokensByPriority.delete(item.priority);
+    } else {
+      this.#byPriority.set(item.priority, left);
+      this.#tokensByPriority.set(
+        item.priority,
+        (this.#tokensByPriority.get(item.priority) ?? 0) - item.tokens,
+      );
+    }
     // Keep the heaps from filling with removed items when removals come from the middle.
     if (this.#next.size > 2 * this.#size + 64) this.#compact();
   }
@@ -90,6 +103,13 @@ export class AdmissionQueue<T> {
     let ahead = 0;
     for (const [p, count] of this.#byPriority) if (p >= priority) ahead += count;
     return ahead;
+  }
+
+  /** Prompt tokens of the items that would be dispatched before a new item of this priority. */
+  tokensAheadOf(priority: number): number {
+    let tokens = 0;
+    for (const [p, sum] of this.#tokensByPriority) if (p >= priority) tokens += sum;
+    return tokens;
   }
 
   /** Items in the queue of each priority. */

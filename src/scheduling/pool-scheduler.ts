@@ -1,6 +1,7 @@
 import type { TimerHandle } from "../core/clock.js";
 import { GatewayError } from "../core/errors.js";
 import { AdmissionQueue, type QueuedItem } from "./admission-queue.js";
+import { PrefillMeter } from "./prefill-meter.js";
 import { ServiceModel } from "./service-model.js";
 import {
   type AdmissionRequest,
@@ -32,38 +33,56 @@ interface Waiter {
 }
 
 /**
- * Admission control and queueing in front of one pool. A request is dispatched at once while the pool has a
- * free slot; otherwise its wait is predicted from the requests ahead of it (same or higher priority) and the
- * pool's measured service rate: wait = (ahead + 1) x S / C, with S the EWMA of service time and C the slots.
- * If wait plus the measured time to first token in service would miss the class's TTFT target, or the wait
- * exceeds the class's max queue time, it is refused now (PredictedMiss: the caller degrades or sheds it) rather
- * than served late. Queued requests are ordered by priority then deadline; one whose max queue time passes is
- * dropped before it reaches a GPU; a client that disconnects leaves the queue at once; when the queue is full a
- * higher-priority arrival displaces the lowest-priority, latest-deadline request.
+ * Admission control and queueing in front of one pool. A request is dispatched at once while the pool has room:
+ * a free slot and prefill backlog below its bound (PoolCapacity: slots from the replicas' KV capacity at the
+ * pool's typical sequence length, backlog of two engine steps per replica). Otherwise it waits in the gateway's
+ * queue, ordered by priority then deadline, and its time to first token is predicted two ways, the larger taken:
+ * - slots: wait = (ahead + 1) x S / C, with S the EWMA of service time and C the slots, plus the measured time
+ *   from dispatch to first token;
+ * - prefill work: (prompt tokens inside the replicas not yet prefilled + queued prompt tokens ahead of it + its
+ *   own) / the pool's measured prefill rate (PrefillMeter), plus one engine step (a first token comes at the
+ *   end of a step): what a long prompt actually waits for.
+ * If it would miss the class's TTFT target, or wait past the class's max queue time, it is refused now
+ * (PredictedMiss: the caller degrades or sheds it) rather than served late. A queued request whose max queue time
+ * passes is dropped before it reaches a GPU; a client that disconnects leaves the queue at once; when the queue
+ * is full a higher-priority arrival displaces the lowest-priority, latest-deadline request.
  */
 export class PoolScheduler {
   readonly model: string;
   readonly #options: PoolSchedulerOptions;
   readonly #queue = new AdmissionQueue<Waiter>();
   readonly #service: ServiceModel;
+  readonly #prefill: PrefillMeter;
   readonly #tenants = new TenantCounts();
   #inFlight = 0;
   #queuedTokens = 0;
-  #batchTimer: TimerHandle | undefined;
+  #wakeTimer: { handle: TimerHandle; atMs: number } | undefined;
 
   constructor(options: PoolSchedulerOptions) {
-    if (!Number.isInteger(options.maxConcurrent) || options.maxConcurrent < 1) {
-      throw new RangeError(
-        `scheduler: maxConcurrent must be a positive integer, got ${options.maxConcurrent}`,
-      );
-    }
     this.model = options.model;
     this.#options = options;
-    this.#service = new ServiceModel(options.halfLifeMs);
+    const halfLifeMs = options.halfLifeMs ?? 5_000;
+    this.#service = new ServiceModel(halfLifeMs);
+    const prior = options.capacity.prefillPrior();
+    this.#prefill = new PrefillMeter({
+      halfLifeMs,
+      ...(prior !== undefined && { priorTokensPerSecond: prior }),
+    });
   }
 
+  /** Requests the pool runs at once now (from its replicas' KV capacity, or as configured). */
   get maxConcurrent(): number {
-    return this.#options.maxConcurrent;
+    return this.#options.capacity.concurrencyLimit();
+  }
+
+  /** Prompt tokens dispatched to the replicas and not yet prefilled. */
+  get prefillBacklogTokens(): number {
+    return this.#prefill.pendingTokens(this.#options.clock.now(), this.#staleMs());
+  }
+
+  /** The pool's prefill throughput in prompt tokens per second (measured, else the replicas' estimate). */
+  get prefillTokensPerSecond(): number | undefined {
+    return this.#prefill.tokensPerSecond();
   }
 
   get inFlight(): number {
@@ -79,21 +98,59 @@ export class PoolScheduler {
     return this.#queue.countsByPriority();
   }
 
-  /** Predicted wait in the queue for a new request of this priority, in milliseconds. */
-  predictWaitMs(priority: number): number {
-    const ahead = this.#queue.aheadOf(priority);
-    if (ahead === 0 && this.#inFlight < this.#options.maxConcurrent) return 0;
-    return ((ahead + 1) * this.#service.serviceMs(this.#options.clock.now())) / this.#options.maxConcurrent;
+  /** Predicted wait in the gateway's queue for a new request of this priority and prompt, in milliseconds. */
+  predictWaitMs(priority: number, promptTokens = 0): number {
+    return this.#predict(priority, promptTokens).waitMs;
   }
 
-  /** Predicted time to first token for a new request of this priority: queue wait plus TTFT in service. */
-  predictTtftMs(priority: number): number {
-    return this.predictWaitMs(priority) + this.#service.firstTokenMs();
+  /** Predicted time to first token for a new request of this priority and prompt, in milliseconds. */
+  predictTtftMs(priority: number, promptTokens = 0): number {
+    return this.#predict(priority, promptTokens).ttftMs;
   }
 
   /** True when a request of this class would be admitted now (used to pick a degradation target). */
-  wouldAdmit(slo: SloClass): boolean {
-    return this.#miss(slo) === undefined;
+  wouldAdmit(slo: SloClass, promptTokens = 0): boolean {
+    return this.#miss(slo, promptTokens) === undefined;
+  }
+
+  #predict(priority: number, promptTokens: number): { waitMs: number; ttftMs: number } {
+    const now = this.#options.clock.now();
+    const ahead = this.#queue.aheadOf(priority);
+    const slots = this.maxConcurrent;
+    const slotWait =
+      ahead === 0 && this.#inFlight < slots ? 0 : ((ahead + 1) * this.#service.serviceMs(now)) / slots;
+    const rate = this.#prefill.tokensPerSecond();
+    if (rate === undefined || rate <= 0)
+      return { waitMs: slotWait, ttftMs: slotWait + this.#service.firstTokenMs() };
+    // Prefill work ahead of this request, in the replicas and in the queue, drained at the pool's rate.
+    const work = this.prefillBacklogTokens + this.#queue.tokensAheadOf(priority) + promptTokens;
+    const room = this.#options.capacity.prefillBacklogLimit();
+    const gateWait = (Math.max(0, work - room) * 1000) / rate;
+    const waitMs = Math.max(slotWait, gateWait);
+    // Its first token comes at the end of the step that finishes its prompt: up to one step after the work.
+    const prefilledMs = (work * 1000) / rate + this.#options.capacity.stepMs(rate);
+    return { waitMs, ttftMs: Math.max(waitMs + this.#service.firstTokenMs(), prefilledMs) };
+  }
+
+  /**
+   * How long a request may wait for its first token before it stops counting as prefill backlog (it is stuck
+   * on a hung replica): four times what the whole backlog takes to drain, at least a second.
+   */
+  #staleMs(): number {
+    const rate = this.#prefill.tokensPerSecond();
+    const room = this.#options.capacity.prefillBacklogLimit();
+    if (rate === undefined || rate <= 0 || !Number.isFinite(room)) return 10_000;
+    return Math.max(1_000, (4 * room * 1000) / rate);
+  }
+
+  /**
+   * A slot is free and the replicas' prefill backlog has room for this prompt: it stays within the bound, or
+   * the backlog is empty (a prompt longer than the bound still goes, alone).
+   */
+  #hasRoom(promptTokens: number): boolean {
+    if (this.#inFlight >= this.maxConcurrent) return false;
+    const backlog = this.prefillBacklogTokens;
+    return backlog === 0 || backlog + promptTokens <= this.#options.capacity.prefillBacklogLimit();
   }
 
   /**
@@ -113,7 +170,8 @@ export class PoolScheduler {
     const { slo, signal } = request;
     const { clock } = this.#options;
     signal.throwIfAborted();
-    const free = this.#inFlight < this.#options.maxConcurrent;
+    this.#options.capacity.observePrompt(request.promptTokens, clock.now());
+    const free = this.#hasRoom(request.promptTokens);
     if (free && this.#queue.size === 0 && !this.#holdsForBatch(slo)) {
       this.#options.observer?.batch(1);
       return Promise.resolve(this.#dispatch(request, 0));
@@ -129,7 +187,7 @@ export class PoolScheduler {
         },
       );
     }
-    const miss = this.#miss(slo);
+    const miss = this.#miss(slo, request.promptTokens);
     if (miss !== undefined) {
       // Counted by the caller, which may still degrade it to another model.
       throw new PredictedMiss(this.model, this.#retryAfter(miss));
@@ -138,13 +196,22 @@ export class PoolScheduler {
       const lowest = this.#queue.lowest();
       if (lowest === undefined || lowest.priority >= slo.priority) {
         this.#options.observer?.shed(slo, "queue_full");
-        throw this.#overloaded("The queue for this model is full", this.predictWaitMs(slo.priority));
+        throw this.#overloaded(
+          "The queue for this model is full",
+          this.predictWaitMs(slo.priority, request.promptTokens),
+        );
       }
       this.#drop(lowest, "preempted", "Displaced from the queue by higher-priority requests");
     }
     return new Promise<Ticket>((resolve, reject) => {
       const waiter: Waiter = { request, resolve, reject, timer: undefined, onAbort: () => {} };
-      const item = this.#queue.push(waiter, slo.priority, request.arrivalMs + slo.ttftMs, clock.now());
+      const item = this.#queue.push(
+        waiter,
+        slo.priority,
+        request.arrivalMs + slo.ttftMs,
+        clock.now(),
+        request.promptTokens,
+      );
       this.#queuedTokens += request.promptTokens;
       this.#tenants.enter(request.tenant);
       // Dropped at its max queue time, or earlier when even a slot then could not give a first token in time.
@@ -169,9 +236,9 @@ export class PoolScheduler {
   }
 
   /** Why a request of this class would be refused now (ms it would be late), or undefined if it fits. */
-  #miss(slo: SloClass): number | undefined {
-    const wait = this.predictWaitMs(slo.priority);
-    const late = Math.max(wait - slo.maxQueueMs, wait + this.#service.firstTokenMs() - slo.ttftMs);
+  #miss(slo: SloClass, promptTokens: number): number | undefined {
+    const { waitMs, ttftMs } = this.#predict(slo.priority, promptTokens);
+    const late = Math.max(waitMs - slo.maxQueueMs, ttftMs - slo.ttftMs);
     return late > 0 ? late : undefined;
   }
 
@@ -180,7 +247,7 @@ export class PoolScheduler {
     const share = this.#options.tenantMaxShare;
     if (share >= 1) return false;
     const mine = this.#tenants.of(tenant) + 1;
-    return mine > share * (this.#options.maxConcurrent + this.#options.maxQueue);
+    return mine > share * (this.maxConcurrent + this.#options.maxQueue);
   }
 
   #holdsForBatch(slo: SloClass): boolean {
@@ -188,12 +255,15 @@ export class PoolScheduler {
     return batching.maxWaitMs > 0 && !batching.bypass.has(slo.name);
   }
 
-  /** Moves queued requests into free slots; with micro-batching, holds them until a batch is due. */
+  /** Moves queued requests into free room; with micro-batching, holds them until a batch is due. */
   #pump(): void {
     const { clock, batching } = this.#options;
-    const free = () => this.#options.maxConcurrent - this.#inFlight;
+    const headFits = () => {
+      const head = this.#queue.peek();
+      return head !== undefined && this.#hasRoom(head.tokens);
+    };
     let released = 0;
-    while (free() > 0 && this.#queue.size > 0) {
+    while (headFits()) {
       const head = this.#queue.peek()!;
       const slo = head.value.request.slo;
       if (this.#holdsForBatch(slo)) {
@@ -202,13 +272,13 @@ export class PoolScheduler {
           this.#queuedTokens >= batching.maxBatchTokens ||
           clock.now() - head.enqueuedMs >= batching.maxWaitMs;
         if (!due) {
-          this.#armBatchTimer(head.enqueuedMs + batching.maxWaitMs);
+          this.#wakeAt(head.enqueuedMs + batching.maxWaitMs);
           break;
         }
         // Release a whole batch at once: the engine admits it in one step.
-        const size = Math.min(free(), batching.maxBatchSize);
+        const size = Math.min(this.maxConcurrent - this.#inFlight, batching.maxBatchSize);
         let sent = 0;
-        while (sent < size && this.#queue.size > 0) {
+        while (sent < size && headFits()) {
           const item = this.#queue.peek()!;
           if (!this.#dispatchQueued(item)) continue;
           sent++;
@@ -220,15 +290,23 @@ export class PoolScheduler {
       if (this.#dispatchQueued(head)) released++;
     }
     if (released > 0) this.#options.observer?.batch(released);
+    // Held by a backlog of prompts that may be stuck on a hung replica: look again once they count as stale.
+    if (this.#queue.size > 0 && this.#inFlight < this.maxConcurrent && !headFits())
+      this.#wakeAt(clock.now() + this.#staleMs());
   }
 
-  #armBatchTimer(atMs: number): void {
-    if (this.#batchTimer !== undefined) return;
+  /** Pumps again at `atMs` (a batch falls due, a stuck backlog goes stale); one timer, the earliest wins. */
+  #wakeAt(atMs: number): void {
     const { clock } = this.#options;
-    this.#batchTimer = clock.setTimer(Math.max(0, atMs - clock.now()), () => {
-      this.#batchTimer = undefined;
+    if (this.#wakeTimer !== undefined) {
+      if (this.#wakeTimer.atMs <= atMs) return;
+      clock.clearTimer(this.#wakeTimer.handle);
+    }
+    const handle = clock.setTimer(Math.max(0, atMs - clock.now()), () => {
+      this.#wakeTimer = undefined;
       this.#pump();
     });
+    this.#wakeTimer = { handle, atMs };
   }
 
   /**
@@ -253,21 +331,39 @@ export class PoolScheduler {
   }
 
   #dispatch(request: AdmissionRequest, waitedMs: number): Ticket {
-    const { clock } = this.#options;
+    const { clock, capacity } = this.#options;
     this.#inFlight++;
     this.#tenants.enter(request.tenant);
     this.#options.observer?.dispatched(request.slo, waitedMs);
     const dispatchedMs = clock.now();
-    const finished = this.#service.start(dispatchedMs);
+    const service = this.#service.start(dispatchedMs);
+    const prefill = this.#prefill.dispatched(request.promptTokens, dispatchedMs);
+    let prefilled = false;
     let released = false;
+    const firstToken = (atMs: number) => {
+      if (prefilled || released) return;
+      prefilled = true;
+      service.firstToken(atMs);
+      prefill.prefilled(atMs, this.#queue.size > 0);
+    };
     return {
       dispatchedMs,
-      release: (firstTokenMs) => {
+      firstToken: (atMs) => {
+        if (prefilled || released) return;
+        firstToken(atMs);
+        // Its room in the prefill backlog is free: the next queued request can go.
+        this.#pump();
+      },
+      release: (firstTokenMs, completionTokens) => {
         if (released) return;
+        if (firstTokenMs !== undefined) firstToken(firstTokenMs);
         released = true;
+        if (!prefilled) prefill.abandoned();
         this.#inFlight--;
         this.#tenants.leave(request.tenant);
-        finished(clock.now(), firstTokenMs);
+        const now = clock.now();
+        service.end(now);
+        if (completionTokens !== undefined) capacity.observeCompletion(completionTokens, now);
         this.#pump();
       },
     };
@@ -295,7 +391,9 @@ export class PoolScheduler {
     this.#unqueue(item);
     const { slo } = item.value.request;
     this.#options.observer?.shed(slo, reason);
-    item.value.reject(this.#overloaded(message, this.predictWaitMs(slo.priority)));
+    item.value.reject(
+      this.#overloaded(message, this.predictWaitMs(slo.priority, item.value.request.promptTokens)),
+    );
   }
 
   #overloaded(message: string, waitMs: number): GatewayError {

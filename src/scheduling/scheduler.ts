@@ -3,24 +3,22 @@ import type { Clock } from "../core/clock.js";
 import type { GatewayEvent } from "../core/gateway.js";
 import type { GenerationRequest } from "../core/types.js";
 import type { Metrics } from "../metrics/metrics.js";
-import type { QueueSample } from "../metrics/scheduling-metrics.js";
+import type { PoolSample, QueueSample } from "../metrics/scheduling-metrics.js";
+import { PoolCapacity, type ReplicaCapacity } from "./pool-capacity.js";
 import { PoolScheduler, PredictedMiss, type SchedulerObserver, type Ticket } from "./pool-scheduler.js";
 import type { SloClass, SloClasses } from "./slo.js";
-
-/** Concurrency per replica when neither the config nor the replica says (HTTP upstreams). */
-export const DEFAULT_PER_REPLICA = 32;
 
 export interface SchedulerOptions {
   enabled: boolean;
   classes: SloClasses;
   tenantMaxShare: number;
   /**
-   * Per model: its scheduling settings and, per replica, how many sequences it runs at once (undefined when
-   * unknown: an HTTP upstream).
+   * Per model: its scheduling settings and what each of its replicas can run (batch size, KV capacity, step
+   * size, prefill rate; unknown fields absent, as for HTTP upstreams).
    */
   models: ReadonlyArray<{
     id: string;
-    replicaLimits: ReadonlyArray<number | undefined>;
+    replicas: ReadonlyArray<ReplicaCapacity>;
     settings: ModelSchedulingConfig;
   }>;
   clock: Clock;
@@ -37,6 +35,9 @@ export interface SchedulerOptions {
  * pool would admit it, and shed otherwise (503 with Retry-After). Lower classes are shed first because a
  * request's predicted wait counts only the requests of its priority or higher ahead of it.
  */
+/** Half-life of every pool's measured averages (service time, first token, prefill rate, typical length). */
+const HALF_LIFE_MS = 5_000;
+
 export class Scheduler {
   readonly #options: SchedulerOptions;
   readonly #pools = new Map<string, PoolScheduler>();
@@ -62,13 +63,17 @@ export class Scheduler {
         model.id,
         new PoolScheduler({
           model: model.id,
-          maxConcurrent: Math.max(
-            1,
-            model.replicaLimits.reduce<number>(
-              (sum, limit) => sum + (settings.maxConcurrentPerReplica ?? limit ?? DEFAULT_PER_REPLICA),
-              0,
-            ),
-          ),
+          capacity: new PoolCapacity({
+            replicas: model.replicas,
+            halfLifeMs: HALF_LIFE_MS,
+            ...(settings.maxConcurrentPerReplica !== undefined && {
+              maxConcurrentPerReplica: settings.maxConcurrentPerReplica,
+            }),
+            ...(settings.prefillBacklogTokensPerReplica !== undefined && {
+              prefillBacklogTokensPerReplica: settings.prefillBacklogTokensPerReplica,
+            }),
+          }),
+          halfLifeMs: HALF_LIFE_MS,
           maxQueue: settings.maxQueue,
           tenantMaxShare: options.tenantMaxShare,
           batching: {
@@ -97,6 +102,17 @@ export class Scheduler {
     return Math.min(1, worst);
   }
 
+  /** Each pool's limits and load at scrape time: slots, in flight, prefill backlog and rate. */
+  poolSamples(): PoolSample[] {
+    return [...this.#pools.values()].map((pool) => ({
+      model: pool.model,
+      concurrencyLimit: pool.maxConcurrent,
+      inFlight: pool.inFlight,
+      prefillBacklogTokens: pool.prefillBacklogTokens,
+      prefillTokensPerSecond: pool.prefillTokensPerSecond,
+    }));
+  }
+
   queueSamples(): QueueSample[] {
     const samples: QueueSample[] = [];
     for (const pool of this.#pools.values()) {
@@ -122,9 +138,10 @@ export class Scheduler {
     let admitted: Promise<void> | undefined;
     let ticket: Ticket | undefined;
     let firstTokenMs: number | undefined;
+    let completionTokens: number | undefined;
     let closed = false;
     const finish = () => {
-      ticket?.release(firstTokenMs);
+      ticket?.release(firstTokenMs, completionTokens);
       ticket = undefined;
     };
     const admit = async () => {
@@ -139,7 +156,14 @@ export class Scheduler {
     };
     const onResult = (result: IteratorResult<GatewayEvent>) => {
       if (result.done) finish();
-      else if (result.value.type === "token") firstTokenMs ??= clock.now();
+      else if (result.value.type === "done") {
+        // The last event by contract: release now rather than when (if ever) the consumer reads past it.
+        completionTokens = result.value.usage.completionTokens;
+        finish();
+      } else if (firstTokenMs === undefined) {
+        firstTokenMs = clock.now();
+        ticket?.firstToken(firstTokenMs);
+      }
       return result;
     };
     const onError = (error: unknown): never => {
@@ -189,7 +213,11 @@ export class Scheduler {
       const target = this.#degradeTo.get(pool.model);
       const degraded = target === undefined ? undefined : this.#options.retarget(request, target);
       const other = target === undefined ? undefined : this.#pools.get(target);
-      if (degraded === undefined || other === undefined || !other.wouldAdmit(slo)) {
+      if (
+        degraded === undefined ||
+        other === undefined ||
+        !other.wouldAdmit(slo, degraded.promptTokens.length)
+      ) {
         metrics.admission.inc({
           model: pool.model,
           class: slo.name,

@@ -1,5 +1,6 @@
 import type { Clock } from "../core/clock.js";
 import { GatewayError } from "../core/errors.js";
+import type { PoolCapacity } from "./pool-capacity.js";
 import type { SloClass } from "./slo.js";
 
 /** Types of the per-pool scheduler's interface. */
@@ -15,8 +16,8 @@ export interface BatchingSettings {
 
 export interface PoolSchedulerOptions {
   model: string;
-  /** Requests in service at once (the concurrency limit in front of the replicas). */
-  maxConcurrent: number;
+  /** What the pool's replicas can take at once: slots and prefill backlog (see PoolCapacity). */
+  capacity: PoolCapacity;
   maxQueue: number;
   /** While saturated, a tenant holding more than this share of the pool's slots plus queue places gets 429 (1: off). */
   tenantMaxShare: number;
@@ -49,10 +50,16 @@ export interface AdmissionRequest {
   signal: AbortSignal;
 }
 
-/** A slot in the pool: release it when the generation ends, with when its first token came (if it did). */
+/** A slot in the pool: mark its first token when it comes, and release it when the generation ends. */
 export interface Ticket {
   readonly dispatchedMs: number;
-  release(firstTokenMs: number | undefined): void;
+  /** The first token came at `atMs`: the prompt is prefilled, and its room in the prefill backlog is free. */
+  firstToken(atMs: number): void;
+  /**
+   * The generation ended; `firstTokenMs` when it had one (marks it if firstToken was not called), and the
+   * completion tokens it produced when known (they teach the pool its typical sequence length).
+   */
+  release(firstTokenMs: number | undefined, completionTokens?: number): void;
 }
 
 /** Refused at admission because the request would miss its target here: a candidate for degradation. */

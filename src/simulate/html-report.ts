@@ -64,12 +64,13 @@ export function htmlReport(report: SimulationReport, options: { title?: string }
     section(
       "Queue depth over time",
       lineChart({
-        title: "Requests waiting in the gateway's queues",
+        title: "Requests waiting: in the gateway's queues, and inside the engines",
         yUnit: "requests",
         xLabels,
         lines: [
-          { name: "mean", color: COLORS.mean, values: col((p) => p.queueDepthMean) },
-          { name: "max", color: COLORS.max, values: col((p) => p.queueDepthMax) },
+          { name: "gateway mean", color: COLORS.mean, values: col((p) => p.queueDepthMean) },
+          { name: "gateway max", color: COLORS.max, values: col((p) => p.queueDepthMax) },
+          { name: "engines max", color: COLORS.p50, values: col((p) => p.engineWaitingMax) },
         ],
       }),
     ),

@@ -16,6 +16,9 @@ export interface SeriesPoint {
   /** Requests waiting in the gateway's queues (all models and classes), sampled at the bucket's boundaries. */
   queueDepthMean: number;
   queueDepthMax: number;
+  /** Requests waiting inside the replicas' own engine queues (summed), sampled at the bucket's boundaries. */
+  engineWaitingMean: number;
+  engineWaitingMax: number;
   /** Share of KV-cache blocks in use, averaged over the replicas, sampled at the boundaries. */
   kvCacheUsageMean: number;
   /** The fullest replica's KV-cache share at any sample in the bucket. */
@@ -36,6 +39,8 @@ export interface StateSample {
   /** Replica-seconds in the interval (replicas x interval length). */
   replicaSeconds: number;
   queueDepth: number;
+  /** Requests waiting in the replicas' engine queues, summed. */
+  engineWaiting: number;
   kvCacheUsageMean: number;
   kvCacheUsageMax: number;
 }
@@ -52,6 +57,8 @@ class Bucket {
   samples = 0;
   queueSum = 0;
   queueMax = 0;
+  engineWaitingSum = 0;
+  engineWaitingMax = 0;
   kvSum = 0;
   kvMax = 0;
 
@@ -64,6 +71,8 @@ class Bucket {
     this.samples += other.samples;
     this.queueSum += other.queueSum;
     this.queueMax = Math.max(this.queueMax, other.queueMax);
+    this.engineWaitingSum += other.engineWaitingSum;
+    this.engineWaitingMax = Math.max(this.engineWaitingMax, other.engineWaitingMax);
     this.kvSum += other.kvSum;
     this.kvMax = Math.max(this.kvMax, other.kvMax);
   }
@@ -114,6 +123,8 @@ export class TimeSeries {
     bucket.samples++;
     bucket.queueSum += sample.queueDepth;
     bucket.queueMax = Math.max(bucket.queueMax, sample.queueDepth);
+    bucket.engineWaitingSum += sample.engineWaiting;
+    bucket.engineWaitingMax = Math.max(bucket.engineWaitingMax, sample.engineWaiting);
     bucket.kvSum += sample.kvCacheUsageMean;
     bucket.kvMax = Math.max(bucket.kvMax, sample.kvCacheUsageMax);
   }
@@ -137,6 +148,8 @@ export class TimeSeries {
         utilization: b.replicaSeconds === 0 ? 0 : Math.min(1, b.busySeconds / b.replicaSeconds),
         queueDepthMean: b.samples === 0 ? 0 : b.queueSum / b.samples,
         queueDepthMax: b.queueMax,
+        engineWaitingMean: b.samples === 0 ? 0 : b.engineWaitingSum / b.samples,
+        engineWaitingMax: b.engineWaitingMax,
         kvCacheUsageMean: b.samples === 0 ? 0 : b.kvSum / b.samples,
         kvCacheUsageMax: b.kvMax,
       });

@@ -24,8 +24,10 @@ export class StateSampler {
     let busy = 0;
     let kvSum = 0;
     let kvMax = 0;
+    let engineWaiting = 0;
     for (const r of replicas) {
       busy += r.engine?.busySeconds ?? 0;
+      engineWaiting += r.waiting;
       kvSum += r.kvCacheUsage;
       kvMax = Math.max(kvMax, r.kvCacheUsage);
     }
@@ -36,6 +38,7 @@ export class StateSampler {
       busySeconds: Math.max(0, busy - this.#lastBusySeconds),
       replicaSeconds: (replicas.length * (nowMs - this.#lastMs)) / 1000,
       queueDepth,
+      engineWaiting,
       kvCacheUsageMean: replicas.length === 0 ? 0 : kvSum / replicas.length,
       kvCacheUsageMax: kvMax,
     });

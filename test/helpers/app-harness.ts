@@ -75,9 +75,7 @@ export function appHarness(options: {
     tenantMaxShare: schedulingConfig.tenantMaxShare,
     models: models.map((m) => ({
       id: m.id,
-      replicaLimits: backends
-        .filter((b) => b.replica.model === m.id)
-        .map((b) => b.replica.maxRunningSequences),
+      replicas: backends.filter((b) => b.replica.model === m.id).map((b) => b.replica),
       settings: modelSchedulingSchema.parse(options.scheduling?.models?.[m.id] ?? {}),
     })),
     clock,

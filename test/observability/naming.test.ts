@@ -21,6 +21,9 @@ const UNITLESS_OK = new Set([
   "tollgate_store_up",
   "tollgate_store_entries",
   "tollgate_queue_depth",
+  "tollgate_pool_concurrency_limit",
+  "tollgate_pool_in_flight",
+  "tollgate_pool_prefill_backlog_tokens",
   "tollgate_batch_size",
 ]);
 const UNIT = /_(seconds|bytes|usd|bits|ratio|per_second)(_total)?$|_total$/;

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { flushMicrotasks, VirtualClock } from "../../src/core/clock.js";
 import { GatewayError } from "../../src/core/errors.js";
 import { AdmissionQueue } from "../../src/scheduling/admission-queue.js";
+import { PoolCapacity } from "../../src/scheduling/pool-capacity.js";
 import {
   PoolScheduler,
   PredictedMiss,
@@ -41,6 +42,8 @@ const LOW: SloClass = {
 function scheduler(
   options: {
     maxConcurrent?: number;
+    /** Replaces maxConcurrent: a capacity built from replicas. */
+    capacity?: PoolCapacity;
     maxQueue?: number;
     tenantMaxShare?: number;
     batching?: Partial<{
@@ -58,7 +61,13 @@ function scheduler(
   const waits: Array<[string, number]> = [];
   const pool = new PoolScheduler({
     model: "m",
-    maxConcurrent: options.maxConcurrent ?? 1,
+    capacity:
+      options.capacity ??
+      new PoolCapacity({
+        replicas: [{}],
+        maxConcurrentPerReplica: options.maxConcurrent ?? 1,
+        halfLifeMs: 5_000,
+      }),
     maxQueue: options.maxQueue ?? 100,
     tenantMaxShare: options.tenantMaxShare ?? 1,
     batching: {
@@ -101,6 +110,22 @@ function scheduler(
   return { clock, pool, shed, batches, batchWaits, waits, order, acquire };
 }
 
+/** One replica that runs 100 sequences, holds 100k KV tokens, computes 1,000 tokens a step at 10k tokens/s. */
+function replicaCapacity(extra: Partial<ConstructorParameters<typeof PoolCapacity>[0]> = {}) {
+  return new PoolCapacity({
+    replicas: [
+      {
+        maxRunningSequences: 100,
+        kvCacheTokens: 100_000,
+        maxBatchedTokens: 1_000,
+        prefillTokensPerSecond: 10_000,
+      },
+    ],
+    halfLifeMs: 5_000,
+    ...extra,
+  });
+}
+
 /** Serves a ticket for `ms` of virtual time (first token after a tenth of it), then releases it. */
 async function serve(clock: VirtualClock, ticket: Ticket | Error, ms: number): Promise<void> {
   if (ticket instanceof Error) throw ticket;
@@ -130,6 +155,97 @@ describe("AdmissionQueue", () => {
       "low",
     ]);
     expect(q.shift()).toBeUndefined();
+  });
+});
+
+describe("PoolScheduler: prefill backlog and KV capacity", () => {
+  it("keeps two steps of prefill inside the replica; the rest waits in the queue, in priority order", async () => {
+    const s = scheduler({ capacity: replicaCapacity() });
+    // 1,500 + 400 tokens fit the 2,000-token backlog; 500 more would not, so c and d wait in the gateway.
+    const a = (await s.acquire(LOW, "a", { promptTokens: 1_500 })) as Ticket;
+    const b = (await s.acquire(LOW, "b", { promptTokens: 400 })) as Ticket;
+    const c = s.acquire(LOW, "c", { promptTokens: 500 });
+    const d = s.acquire(MID, "d", { promptTokens: 500 });
+    await flushMicrotasks();
+    expect(s.pool.prefillBacklogTokens).toBe(1_900);
+    expect(s.pool.queued).toBe(2);
+    expect(s.pool.inFlight).toBe(2);
+    // a's first token frees its 1,500 tokens of room: d (higher priority) goes before c, and c fits too.
+    await s.clock.advance(150);
+    a.firstToken(s.clock.now());
+    await flushMicrotasks();
+    expect(s.order).toEqual(["a", "b", "d", "c"]);
+    expect(s.pool.prefillBacklogTokens).toBe(1_400);
+    await d;
+    b.release(s.clock.now(), 10);
+    ((await c) as Ticket).release(undefined);
+    expect(s.pool.prefillBacklogTokens).toBe(500);
+  });
+
+  it("lets a prompt longer than the whole backlog bound go alone", async () => {
+    const s = scheduler({ capacity: replicaCapacity() });
+    const huge = (await s.acquire(LOW, "huge", { promptTokens: 50_000 })) as Ticket;
+    const next = s.acquire(LOW, "next", { promptTokens: 10 });
+    await flushMicrotasks();
+    expect(s.pool.queued).toBe(1);
+    huge.firstToken(s.clock.now());
+    await next;
+    expect(s.order).toEqual(["huge", "next"]);
+  });
+
+  it("predicts a long prompt's first token from the prefill work ahead of it and sheds what cannot make it", async () => {
+    const s = scheduler({ capacity: replicaCapacity() });
+    await s.acquire(LOW, "running", { promptTokens: 2_000 });
+    for (let i = 0; i < 4; i++) void s.acquire(LOW, `batch-${i}`, { promptTokens: 1_000 });
+    await flushMicrotasks();
+    expect(s.pool.queued).toBe(4);
+    // Standard, 5,000 tokens: only the 2,000 in the replica are ahead of it (the batch work queues behind), so
+    // (2,000 + 5,000) / 10,000 tokens/s = 700 ms of prefill, plus one 100 ms step (1,000 tokens at 10,000/s)
+    // for its first token to come out; it waits in the queue for what exceeds the 2,000-token backlog.
+    expect(s.pool.predictTtftMs(MID.priority, 5_000)).toBe(800);
+    expect(s.pool.predictWaitMs(MID.priority, 5_000)).toBe(500);
+    // Another batch request waits behind all of it: (2,000 + 4,000 + 1,000) / 10,000 + 100 ms = 800 ms.
+    expect(s.pool.predictTtftMs(LOW.priority, 1_000)).toBe(800);
+    // Interactive (500 ms target) with a 5,000-token prompt cannot make it: refused now, with a Retry-After.
+    const refused = await s.acquire(HIGH, "long-interactive", { promptTokens: 5_000 });
+    expect(refused).toBeInstanceOf(PredictedMiss);
+    expect((refused as GatewayError).retryAfterSeconds).toBe(1);
+    // A short interactive prompt still fits: (2,000 + 100) / 10,000 + 100 ms = 310 ms.
+    expect(s.pool.predictTtftMs(HIGH.priority, 100)).toBe(310);
+    void s.acquire(HIGH, "short-interactive", { promptTokens: 100 });
+    await flushMicrotasks();
+    expect(s.pool.queued).toBe(5);
+  });
+
+  it("runs no more sequences than the KV cache holds at the pool's typical length", async () => {
+    const s = scheduler({ capacity: replicaCapacity({ prefillBacklogTokensPerReplica: 1_000_000 }) });
+    expect(s.pool.maxConcurrent).toBe(100);
+    // 20,000-token prompts + 256 assumed completion tokens: 100,000 / 20,256 = 4 sequences.
+    const tickets: Ticket[] = [];
+    for (let i = 0; i < 4; i++)
+      tickets.push((await s.acquire(LOW, `long-${i}`, { promptTokens: 20_000 })) as Ticket);
+    expect(s.pool.maxConcurrent).toBe(4);
+    const fifth = s.acquire(LOW, "fifth", { promptTokens: 20_000 });
+    await flushMicrotasks();
+    expect(s.pool.queued).toBe(1);
+    tickets[0]!.release(s.clock.now(), 100);
+    await flushMicrotasks();
+    expect(s.order.at(-1)).toBe("fifth");
+    void fifth;
+  });
+
+  it("stops counting a prompt stuck without a first token, so a hung replica cannot hold the pool", async () => {
+    const s = scheduler({ capacity: replicaCapacity() });
+    await s.acquire(LOW, "stuck", { promptTokens: 2_000 });
+    const next = s.acquire(LOW, "next", { promptTokens: 500 });
+    await flushMicrotasks();
+    expect(s.pool.queued).toBe(1);
+    // Stale after 4 x 2,000 tokens / 10,000 tokens/s = 800 ms, at least 1 s: the wake timer dispatches then.
+    await s.clock.advance(999);
+    expect(s.pool.queued).toBe(1);
+    await s.clock.advance(1);
+    expect(await next).not.toBeInstanceOf(Error);
+    expect(s.pool.prefillBacklogTokens).toBe(500);
   });
 });
 

@@ -7,6 +7,7 @@ const state = (fromMs: number, busySeconds: number) => ({
   busySeconds,
   replicaSeconds: 2,
   queueDepth: fromMs / 1000,
+  engineWaiting: 2,
   kvCacheUsageMean: 0.5,
   kvCacheUsageMax: 0.75,
 });
@@ -25,6 +26,8 @@ describe("TimeSeries", () => {
     // 100 busy seconds over 200 replica-seconds, bucket by bucket.
     for (const p of points.filter((p) => p.completed > 0)) expect(p.utilization).toBeCloseTo(0.5, 9);
     expect(points.map((p) => p.queueDepthMax)).toEqual([15, 31, 47, 63, 79, 95, 99]);
+    expect(points.map((p) => p.engineWaitingMax)).toEqual([2, 2, 2, 2, 2, 2, 2]);
+    expect(points[0]!.engineWaitingMean).toBe(2);
     expect(points[0]!.ttftP50Ms).toBeGreaterThanOrEqual(10);
     expect(points[6]!.e2eP99Ms).toBeCloseTo(199, -1);
   });

@@ -55,7 +55,12 @@ export function createSimulatedReplicas(
       // Each replica gets its own stream, stable across runs for the same config seed.
       seed: hashString(id, config.seed >>> 0),
     });
-    replica.maxContextTokens = simulated.capacity().maxContextTokens;
+    const capacity = simulated.capacity();
+    replica.maxContextTokens = capacity.maxContextTokens;
+    replica.kvCacheTokens = capacity.maxTokensInKv;
+    replica.maxBatchedTokens = capacity.maxBatchedTokens;
+    if (capacity.prefillTokensPerSecond !== undefined)
+      replica.prefillTokensPerSecond = capacity.prefillTokensPerSecond;
     return simulated;
   });
 }

@@ -19,6 +19,13 @@ export interface SimulatedCapacity extends EngineCapacity {
    * smaller (vLLM would refuse to start unless max_model_len were lowered to fit; here requests are refused).
    */
   maxContextTokens: number;
+  /** Tokens one step computes (maxNumBatchedTokens). */
+  maxBatchedTokens: number;
+  /**
+   * Prompt tokens per second when every step is one full prefill chunk from an empty context (the roofline's
+   * best case; steps shared with decodes do less); undefined under the zero-latency model.
+   */
+  prefillTokensPerSecond: number | undefined;
 }
 
 /**
@@ -32,6 +39,7 @@ export class SimulatedBackend implements Backend {
   readonly #output: OutputSettings;
   readonly #plan: MemoryPlan;
   readonly #maxContextTokens: number;
+  readonly #maxBatchedTokens: number;
   /** True when the KV pool, not the model's context length, bounds prompt + max_tokens. */
   readonly #kvLimited: boolean;
   readonly #kv: KvCache;
@@ -48,6 +56,7 @@ export class SimulatedBackend implements Backend {
     this.#output = options.output;
     this.#plan = planMemory(options);
     this.#maxContextTokens = Math.min(options.model.contextLength, this.#plan.maxTokensInKv);
+    this.#maxBatchedTokens = options.engine.maxNumBatchedTokens;
     this.#kvLimited = this.#plan.maxTokensInKv < options.model.contextLength;
     this.#kv = new KvCache({
       totalBlocks: this.#plan.kvBlocksTotal,
@@ -132,10 +141,14 @@ export class SimulatedBackend implements Backend {
   }
 
   capacity(): SimulatedCapacity {
+    const chunk = this.#maxBatchedTokens;
+    const stepMs = this.latency.estimate([{ contextTokens: 0, newTokens: chunk }]).stepMs;
     return {
       kvBlocksTotal: this.#plan.kvBlocksTotal,
       maxTokensInKv: this.#plan.maxTokensInKv,
       maxContextTokens: this.#maxContextTokens,
+      maxBatchedTokens: chunk,
+      prefillTokensPerSecond: stepMs > 0 ? (chunk * 1000) / stepMs : undefined,
     };
   }
 
