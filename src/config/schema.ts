@@ -290,6 +290,12 @@ export const guardSchema = z
             /** The SLO class of the tenant's requests (a header may lower it). */
             sloClass: z.string().optional(),
             limits: limitsSchema.prefault({}),
+            /**
+             * `never` (default): the tenant's keys are governed by their limits (429) and admission (503) only;
+             * an SDK cannot solve a proof-of-work. `adaptive`: its keys are scored and challenged like anonymous
+             * clients, minus the no-key term (for tenants whose keys sit in browsers or leak to scrapers).
+             */
+            challenge: z.enum(["never", "adaptive"]).default("never"),
           })
           .strict(),
       )
