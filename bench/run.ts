@@ -13,6 +13,7 @@ import { semanticEval } from "./scenarios/semantic-eval.js";
 import { simulateSpeed } from "./scenarios/simulate-speed.js";
 import { sloOverload } from "./scenarios/slo-overload.js";
 import { steadyChat } from "./scenarios/steady-chat.js";
+import { storeHang } from "./scenarios/store-hang.js";
 import { streamingChat } from "./scenarios/streaming-chat.js";
 import type { Scenario } from "./scenarios/types.js";
 
@@ -35,6 +36,7 @@ const SCENARIOS: readonly Scenario[] = [
   botFlood,
   fidelity,
   simulateSpeed,
+  storeHang,
 ];
 
 const USAGE = `Usage: npm run bench -- <scenario> [--quick] [--solve-challenges] [--out DIR]

@@ -69,6 +69,7 @@ export function compose(options: ComposeOptions): Composed {
     maxBytes: config.store.maxBytes,
     connectTimeoutMs: config.store.connectTimeoutMs,
     commandTimeoutMs: config.store.commandTimeoutMs,
+    probeIntervalMs: config.store.probeIntervalMs,
     clock,
     onStateChange: (connected) => {
       if (connected) logger.info({ store: "redis" }, "shared store reachable again; using it");

@@ -297,6 +297,12 @@ export const guardSchema = z
             /** The SLO class of the tenant's requests (a header may lower it). */
             sloClass: z.string().optional(),
             limits: limitsSchema.prefault({}),
+            /**
+             * `never` (default): the tenant's keys are governed by their limits (429) and admission (503) only;
+             * an SDK cannot solve a proof-of-work. `adaptive`: its keys are scored and challenged like anonymous
+             * clients, minus the no-key term (for tenants whose keys sit in browsers or leak to scrapers).
+             */
+            challenge: z.enum(["never", "adaptive"]).default("never"),
           })
           .strict(),
       )
@@ -467,8 +473,13 @@ export const configSchema = z
         /** Bound on the in-memory store (and the local fallback while Redis is unreachable). */
         maxBytes: positiveInt.default(64 * 1024 * 1024),
         connectTimeoutMs: positiveInt.default(2_000),
-        /** A Redis call slower than this counts as a failure and is served locally instead. */
+        /**
+         * A Redis call slower than this fails and is served locally instead, and Redis is marked down: later calls
+         * go straight to local memory, so a hung Redis costs this once, not on every call.
+         */
         commandTimeoutMs: positiveInt.default(500),
+        /** While Redis is marked down, it is pinged this often (each ping bounded by commandTimeoutMs). */
+        probeIntervalMs: positiveInt.default(1_000),
       })
       .strict()
       .prefault({}),

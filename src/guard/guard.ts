@@ -104,6 +104,7 @@ export class Guard {
         subject: `key:${entry.name}`,
         tenant: entry.tenant,
         tier: tenant.tier,
+        challenge: tenant.challenge,
         ...(tenant.sloClass !== undefined && { sloClass: tenant.sloClass }),
         limits: [
           { scope: "key", id: entry.name, limits: entry.limits },
@@ -122,22 +123,26 @@ export class Guard {
       subject: `ip:${address}`,
       tenant: ANONYMOUS_TENANT,
       tier: "anonymous",
+      challenge: "adaptive",
       ...(anonymous.sloClass !== undefined && { sloClass: anonymous.sloClass }),
       limits: [{ scope: "ip", id: address, limits: anonymous.limits }],
     };
   }
 
   /**
-   * Admits a request or throws: 401 (key), 403 challenge_required (risk at or over the threshold, no valid
-   * pass; the error carries the puzzle), 429 (a request or concurrency limit).
+   * Admits a request or throws: 401 (key), 403 challenge_required (a challengeable client whose risk is at or
+   * over the threshold, with no valid pass; the error carries the puzzle), 429 (a request or concurrency limit).
+   * Only anonymous clients and keys of tenants with `challenge: adaptive` are challengeable: the others are
+   * neither scored nor tracked, and a flooding key meets its limits instead.
    */
   async admit(input: GuardInput): Promise<Admission> {
     const identity = this.identify(input);
     const tier = identity.tier;
     if (!this.#config.enabled) return this.#admission(identity, undefined, async () => {});
-    const passed = await this.#checkPass(identity, input.pass);
     const { challenge } = this.#config;
-    if (challenge.enabled) {
+    const challengeable = challenge.enabled && identity.challenge === "adaptive";
+    const passed = challengeable && (await this.#checkPass(identity, input.pass));
+    if (challengeable) {
       // A pass vouches that a person is there: it waives the no-key and load terms, not flooding. A passed
       // client whose own rate reaches the flood rate is challenged again (one solve must not buy an hour of
       // flooding).

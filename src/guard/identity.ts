@@ -11,6 +11,11 @@ export interface Identity {
   tenant: string;
   tier: string;
   sloClass?: string;
+  /**
+   * `adaptive`: scored for risk and challenged at the threshold (anonymous clients; keys of tenants that opt
+   * in). `never`: limits and admission only (keys, by default).
+   */
+  challenge: "never" | "adaptive";
   /** Limits that apply, most specific first: the key's, then its tenant's (or the anonymous IP's). */
   limits: ReadonlyArray<{ scope: "key" | "tenant" | "ip"; id: string; limits: LimitsConfig }>;
 }

@@ -1,7 +1,7 @@
 import type { LimitsConfig } from "../config/schema.js";
 import type { Clock } from "../core/clock.js";
 import { GatewayError } from "../core/errors.js";
-import type { Store } from "../store/store.js";
+import type { Hold, Store } from "../store/store.js";
 import type { Identity } from "./identity.js";
 
 /** One limit's state for the OpenAI `x-ratelimit-*` headers. */
@@ -64,18 +64,19 @@ export class RateLimiter {
       }
       if (shown === undefined || state.remaining < shown.remaining) shown = state;
     }
-    const held: string[] = [];
+    // Each slot is released on the store that counted it (Store.hold), so a shared-store outage that starts
+    // or ends while the request runs leaves no slot held on one side and a negative count on the other.
+    const held: Hold[] = [];
     const release = async () => {
-      await Promise.all(held.map((key) => this.#store.increment(key, -1, { ttlMs: CONCURRENCY_TTL_MS })));
+      await Promise.all(held.map((slot) => slot.release()));
       held.length = 0;
     };
     for (const { scope, id, limits } of identity.limits) {
       const cap = limits.concurrentRequests;
       if (cap === undefined) continue;
-      const key = `rl:conc:${scope}:${id}`;
-      const now = await this.#store.increment(key, 1, { ttlMs: CONCURRENCY_TTL_MS });
-      held.push(key);
-      if (now > cap) {
+      const slot = await this.#store.hold(`rl:conc:${scope}:${id}`, { ttlMs: CONCURRENCY_TTL_MS });
+      held.push(slot);
+      if (slot.count > cap) {
         await release();
         throw this.#limited("concurrent", `Too many concurrent requests (${cap}, ${scope}).`, 1_000, {});
       }

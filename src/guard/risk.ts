@@ -6,9 +6,11 @@
  *   0.15  x burstiness: its rate over the last second against the flood rate (capped at 1)
  *   0.20  x gateway load (queue pressure, 0-1)
  *   0.30  x bad history: failed verifications and invalid passes (capped at 1 from 3 on)
- * A keyed client at a normal rate scores near 0 and is never challenged at the 0.5 default threshold; an
- * anonymous client is challenged when it floods (100 requests in a few seconds: 0.30 + 0.18 + 0.15) or when
- * it is active while the gateway is loaded (0.30 + 0.20 at full queue pressure).
+ * Only challengeable clients are scored (Guard.admit): anonymous ones, and keys of tenants with `challenge:
+ * adaptive`; other keys are governed by their limits, since an SDK cannot solve a proof-of-work. At the 0.5
+ * default threshold an anonymous client is challenged when it floods (100 requests in a few seconds: 0.30 +
+ * 0.18 + 0.15) or when it is active while the gateway is loaded (0.30 + 0.20 at full queue pressure). An
+ * opted-in key has no no-key term: it reaches 0.5 by holding the flood rate (0.35 + 0.15), or near it under load.
  */
 export interface RiskInput {
   anonymous: boolean;

@@ -1,13 +1,13 @@
 import type { Clock } from "../core/clock.js";
 import { FallbackStore } from "./fallback-store.js";
 import { MemoryStore } from "./memory-store.js";
-import { RedisStore } from "./redis-store.js";
+import { REDIS_DEFAULTS, RedisStore } from "./redis-store.js";
 import type { Store } from "./store.js";
 
-export { FallbackStore } from "./fallback-store.js";
+export { FALLBACK_DEFAULTS, FallbackStore } from "./fallback-store.js";
 export { MemoryStore } from "./memory-store.js";
 export { REDIS_DEFAULTS, RedisStore } from "./redis-store.js";
-export type { Store, StoreStats, TokenRequest, TokenResult } from "./store.js";
+export type { Hold, Store, StoreStats, TokenRequest, TokenResult } from "./store.js";
 
 export interface CreateStoreOptions {
   /** Redis URL (`store.url` in config, or REDIS_URL read by the server entry); absent: memory only. */
@@ -19,6 +19,8 @@ export interface CreateStoreOptions {
   onStateChange?: (connected: boolean) => void;
   connectTimeoutMs?: number;
   commandTimeoutMs?: number;
+  /** While Redis is marked down, how often it is pinged to bring it back. */
+  probeIntervalMs?: number;
 }
 
 /** A store and a way to wait for its first connection. */
@@ -34,7 +36,7 @@ export interface OpenedStore {
 /**
  * Memory when no URL is given; otherwise Redis wrapped so an outage degrades to local serving. Synchronous, so
  * composition stays synchronous; the server awaits ready() before it listens. A gateway that starts while Redis
- * is down serves locally, reports it, and switches over once it connects.
+ * is down serves locally, reports it, and switches over once a probe finds Redis answering.
  */
 export function openStore(options: CreateStoreOptions): OpenedStore {
   const local = new MemoryStore({ maxBytes: options.maxBytes, clock: options.clock });
@@ -46,7 +48,15 @@ export function openStore(options: CreateStoreOptions): OpenedStore {
     connectTimeoutMs: options.connectTimeoutMs,
     commandTimeoutMs: options.commandTimeoutMs,
   });
-  const store = new FallbackStore({ primary: redis, local, onStateChange: options.onStateChange });
+  const store = new FallbackStore({
+    primary: redis,
+    local,
+    probe: () => redis.ping(),
+    // A ping slower than a command would be is no sign of health.
+    probeTimeoutMs: options.commandTimeoutMs ?? REDIS_DEFAULTS.commandTimeoutMs,
+    probeIntervalMs: options.probeIntervalMs,
+    onStateChange: options.onStateChange,
+  });
   return {
     store,
     ready: async () => {

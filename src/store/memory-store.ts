@@ -6,6 +6,8 @@ import {
   checkIncrement,
   checkTokenRequest,
   checkTtl,
+  type Hold,
+  holdByIncrement,
   type Store,
   type StoreStats,
   type TokenRequest,
@@ -96,6 +98,10 @@ export class MemoryStore implements Store {
     }
     this.#counters.set(key, { kind: "counter", value: by }, { ttl });
     return by;
+  }
+
+  hold(key: string, options: { ttlMs: number }): Promise<Hold> {
+    return holdByIncrement(this, key, options);
   }
 
   async takeTokens(key: string, request: TokenRequest): Promise<TokenResult> {

@@ -4,6 +4,7 @@ import {
   checkIncrement,
   checkTokenRequest,
   checkTtl,
+  type Hold,
   type Store,
   type StoreStats,
   type TokenRequest,
@@ -65,10 +66,15 @@ interface ScriptCommands {
   tollgateTakeTokens(key: string, ...args: number[]): Promise<[number, number, number]>;
 }
 
+/** ioredis rejects a command that got no answer within commandTimeout with this message (Command.setTimeout). */
+const COMMAND_TIMED_OUT = "Command timed out";
+
 /**
- * Redis through ioredis. With the offline queue off, a call made while disconnected rejects at once, and
- * commandTimeout bounds a call on a connection that stopped answering; the client keeps reconnecting with a
- * capped backoff. Wrap it in FallbackStore to keep serving while it is down.
+ * Redis through ioredis. Every call is bounded: with the offline queue off, a call made while disconnected
+ * rejects at once; commandTimeout bounds a call on a connection that stopped answering (a hung Redis keeps its
+ * sockets open, so nothing else notices); maxRetriesPerRequest 0 fails the calls in flight when a connection
+ * drops instead of resending them after a reconnect, seconds later. The client keeps reconnecting with a capped
+ * backoff. Wrap it in FallbackStore to keep serving while it is down.
  */
 export class RedisStore implements Store {
   readonly kind = "redis";
@@ -86,7 +92,7 @@ export class RedisStore implements Store {
       connectTimeout: this.#connectTimeoutMs,
       commandTimeout: options.commandTimeoutMs ?? REDIS_DEFAULTS.commandTimeoutMs,
       enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
+      maxRetriesPerRequest: 0,
       // Exponential from 50 ms, capped; never gives up, so the store heals without a restart.
       retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times - 1, 16), maxDelay),
     });
@@ -146,6 +152,30 @@ export class RedisStore implements Store {
     return this.#call(() => this.#scripts.tollgateIncrement(key, by, ttl));
   }
 
+  async hold(key: string, options: { ttlMs: number }): Promise<Hold> {
+    const ttl = { ttlMs: checkTtl(options.ttlMs) };
+    let count: number;
+    try {
+      count = await this.increment(key, 1, ttl);
+    } catch (error) {
+      // A timed-out increment was written and may still run: a paused Redis works through its backlog when it
+      // resumes. The decrement, written now behind it on the same connection, runs exactly when it does.
+      if (error instanceof Error && error.message === COMMAND_TIMED_OUT) {
+        void this.increment(key, -1, ttl).catch(() => {});
+      }
+      throw error;
+    }
+    let released = false;
+    return {
+      count,
+      release: async () => {
+        if (released) return;
+        released = true;
+        await this.increment(key, -1, ttl);
+      },
+    };
+  }
+
   async takeTokens(key: string, request: TokenRequest): Promise<TokenResult> {
     checkTokenRequest(request);
     const { capacity, ratePerSec, cost, nowMs } = request;
@@ -161,6 +191,11 @@ export class RedisStore implements Store {
       );
       return { allowed: allowed === 1, remaining, retryAfterMs };
     });
+  }
+
+  /** PING, bounded like any call (commandTimeout; at once while disconnected): the fallback store's probe. */
+  async ping(): Promise<void> {
+    await this.#client.ping();
   }
 
   stats(): StoreStats {

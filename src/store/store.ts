@@ -14,6 +14,12 @@ export interface Store {
   /** Atomically adds `by` to a counter that expires `ttlMs` after creation; returns the new value. */
   increment(key: string, by: number, options: { ttlMs: number }): Promise<number>;
   /**
+   * Counts one holder on a counter (a concurrency slot): increment by 1, and a release that takes it off again
+   * on the store that counted it, even if a fallback store has switched sides in between (releasing on the
+   * other side would leave the slot held on one and a negative count on the other).
+   */
+  hold(key: string, options: { ttlMs: number }): Promise<Hold>;
+  /**
    * Atomic token bucket: refills `ratePerSec` up to `capacity`, takes `cost` if available. `nowMs` is the
    * caller's time (epoch milliseconds when replicas share the bucket); `remaining` is whole tokens left.
    */
@@ -21,6 +27,13 @@ export interface Store {
   /** Entries and bytes held (memory store; Redis reports what it can cheaply, or undefined). */
   stats(): StoreStats;
   close(): Promise<void>;
+}
+
+export interface Hold {
+  /** The counter's value with this holder counted. */
+  count: number;
+  /** Takes this holder off the counter; the second and later calls do nothing. */
+  release(): Promise<void>;
 }
 
 export interface TokenRequest {
@@ -65,6 +78,20 @@ export function checkIncrement(by: number): void {
   if (!Number.isSafeInteger(by)) {
     throw new RangeError(`store: increment 'by' must be a safe integer (Redis INCRBY), got ${by}`);
   }
+}
+
+/** hold() over a store's own increment: the release decrements the same counter, once. */
+export async function holdByIncrement(store: Store, key: string, options: { ttlMs: number }): Promise<Hold> {
+  const count = await store.increment(key, 1, options);
+  let released = false;
+  return {
+    count,
+    release: async () => {
+      if (released) return;
+      released = true;
+      await store.increment(key, -1, options);
+    },
+  };
 }
 
 /** Bucket state; `updatedMs` is the caller's `nowMs` at the last take. */

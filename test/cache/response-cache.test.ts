@@ -262,6 +262,7 @@ describe("response cache over HTTP (virtual clock)", () => {
       delete: () => Promise.reject(new Error("ECONNREFUSED")),
       increment: () => Promise.reject(new Error("ECONNREFUSED")),
       takeTokens: () => Promise.reject(new Error("ECONNREFUSED")),
+      hold: () => Promise.reject(new Error("ECONNREFUSED")),
       stats: () => ({ errors: 0, connected: false }),
       close: () => Promise.resolve(),
     };

@@ -12,6 +12,10 @@ import { parsePrometheusText, sampleValue } from "../helpers/prometheus.js";
 
 const KEY = "tg-unit-key";
 const sha256 = createHash("sha256").update(KEY).digest("hex");
+/** A second tenant's key, with limits far above any rate driven here. */
+const BULK_KEY = "tg-unit-bulk-key";
+const BULK = { requestsPerMinute: 1_000_000, tokensPerMinute: 100_000_000, concurrentRequests: 1_000 };
+const digest = (key: string) => createHash("sha256").update(key).digest("hex");
 
 function guarded(input: ConfigInput["guard"] = {}, load = { value: 0 }) {
   const clock = new VirtualClock({ epochBaseMs: 1_800_000_000_000 });
@@ -25,8 +29,12 @@ function guarded(input: ConfigInput["guard"] = {}, load = { value: 0 }) {
           sloClass: "interactive",
           limits: { requestsPerMinute: 6, tokensPerMinute: 600, concurrentRequests: 2 },
         },
+        bulk: { tier: "bulk", limits: BULK },
       },
-      apiKeys: [{ name: "acme-1", sha256, tenant: "acme" }],
+      apiKeys: [
+        { name: "acme-1", sha256, tenant: "acme" },
+        { name: "bulk-1", sha256: digest(BULK_KEY), tenant: "bulk" },
+      ],
       anonymous: { limits: { requestsPerMinute: 10_000 } },
       challenge: { minDifficulty: 4, maxDifficulty: 8 },
       ...input,
@@ -37,10 +45,11 @@ function guarded(input: ConfigInput["guard"] = {}, load = { value: 0 }) {
     load: () => load.value,
   });
   const keyed = { authorization: `Bearer ${KEY}`, peer: "10.0.0.1" };
+  const bulk = { authorization: `Bearer ${BULK_KEY}`, peer: "10.0.0.2" };
   const anon = (peer = "203.0.113.7", pass?: string) => ({ peer, ...(pass && { pass }) });
   const metric = async (name: string, labels: Record<string, string> = {}) =>
     sampleValue(parsePrometheusText(await metrics.registry.metrics()), name, labels);
-  return { clock, guard, keyed, anon, metric, load };
+  return { clock, guard, keyed, bulk, anon, metric, load };
 }
 
 async function refusal(promise: Promise<unknown>): Promise<GatewayError> {
@@ -52,11 +61,15 @@ async function refusal(promise: Promise<unknown>): Promise<GatewayError> {
   return error;
 }
 
-/** Floods as an anonymous client until challenged; returns the challenge. */
-async function challenged(g: ReturnType<typeof guarded>, peer = "203.0.113.7"): Promise<Challenge> {
+/** Floods as an anonymous client (or as `input`) until challenged; returns the challenge. */
+async function challenged(
+  g: ReturnType<typeof guarded>,
+  peer = "203.0.113.7",
+  input: Parameters<Guard["admit"]>[0] = g.anon(peer),
+): Promise<Challenge> {
   for (let i = 0; i < 200; i++) {
     try {
-      const admission = await g.guard.admit(g.anon(peer));
+      const admission = await g.guard.admit(input);
       await admission.release();
     } catch (error) {
       if (error instanceof GatewayError && error.code === "challenge_required") {
@@ -286,6 +299,114 @@ describe("challenges", () => {
     load.value = 0;
     await g.clock.advance(60_000);
     expect(await difficultyAfter("198.51.100.21", 1)).toBe(0);
+  });
+});
+
+/**
+ * Sends `perSecond` requests a second, evenly spaced on the fake clock, for `seconds`, releasing each at once;
+ * counts the outcomes: "ok" or the refusal's code.
+ */
+async function drive(
+  g: ReturnType<typeof guarded>,
+  input: Parameters<Guard["admit"]>[0],
+  o: { perSecond: number; seconds: number },
+): Promise<Record<string, number>> {
+  const outcomes: Record<string, number> = {};
+  const gapMs = 1_000 / o.perSecond;
+  for (let i = 0; i < o.perSecond * o.seconds; i++) {
+    const outcome = await g.guard.admit(input).then(
+      async (a) => {
+        await a.release();
+        return "ok";
+      },
+      (e: unknown) => (e instanceof GatewayError ? e.code : String(e)),
+    );
+    outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+    await g.clock.advance(gapMs);
+  }
+  return outcomes;
+}
+
+describe("who is challenged", () => {
+  const challengedCount = (g: ReturnType<typeof guarded>, tier: string) =>
+    g.metric("tollgate_guard_requests_total", { decision: "challenged", reason: "risk", tier });
+
+  it("a keyed client above the flood rate is not challenged (it scored 0.35 + 0.15 = 0.50 at 20 req/s)", async () => {
+    const g = guarded();
+    const outcomes = await drive(g, g.bulk, { perSecond: 30, seconds: 10 });
+    expect(outcomes).toEqual({ ok: 300 });
+    expect(await g.metric("tollgate_challenges_issued_total")).toBe(0);
+  });
+
+  it("by default a keyed client is never challenged: at any rate, in a surge at full load, with bad passes", async () => {
+    const load = { value: 1 };
+    const g = guarded({}, load);
+    expect(await drive(g, g.bulk, { perSecond: 200, seconds: 10 })).toEqual({ ok: 2_000 });
+    // Forged passes count as bad history for a challengeable client; a key is not scored at all.
+    const forged = { ...g.bulk, pass: "eyJzdWIiOiJ4In0.AAAA" };
+    expect(await drive(g, forged, { perSecond: 50, seconds: 2 })).toEqual({ ok: 100 });
+    expect(await g.metric("tollgate_challenges_issued_total")).toBe(0);
+  });
+
+  it("a keyed client over its limits gets 429s, not 403s", async () => {
+    const g = guarded({}, { value: 1 });
+    const outcomes = await drive(g, g.keyed, { perSecond: 50, seconds: 4 });
+    // 6 per minute: the burst of 6, then one every 10 s.
+    expect(outcomes).toEqual({ ok: 6, rate_limit_exceeded: 194 });
+    expect(await challengedCount(g, "pro")).toBe(0);
+    expect(
+      await g.metric("tollgate_guard_requests_total", {
+        decision: "throttled",
+        reason: "requests",
+        tier: "pro",
+      }),
+    ).toBe(194);
+  });
+
+  it("a tenant that opts in (challenge: adaptive) is challenged when it floods, not at a normal rate", async () => {
+    const load = { value: 1 };
+    const g = guarded(
+      {
+        tenants: {
+          acme: { tier: "pro", limits: { requestsPerMinute: 6 } },
+          bulk: { tier: "bulk", limits: BULK, challenge: "adaptive" },
+        },
+      },
+      load,
+    );
+    // Two a second at full load: 0.35 x 0.1 + 0.15 x 0.1 + 0.20 = 0.25, under the 0.5 threshold.
+    expect(await drive(g, g.bulk, { perSecond: 2, seconds: 10 })).toEqual({ ok: 20 });
+    load.value = 0;
+    const flood = await drive(g, g.bulk, { perSecond: 30, seconds: 10 });
+    expect(flood["challenge_required"]).toBeGreaterThan(0);
+    expect(await challengedCount(g, "bulk")).toBe(flood["challenge_required"]);
+    // The challenge is bound to the key, and so is the pass it earns.
+    const challenge = await challenged(g, undefined, g.bulk);
+    const { pass } = await g.guard.verify(g.bulk, {
+      id: challenge.id,
+      nonce: solve(challenge.seed, challenge.difficulty),
+    });
+    // (A pass does not excuse flooding: once the flood has aged out, it is accepted.)
+    await g.clock.advance(60_000);
+    await (await g.guard.admit({ ...g.bulk, pass })).release();
+    expect(
+      await g.metric("tollgate_guard_requests_total", { decision: "allowed", reason: "pass", tier: "bulk" }),
+    ).toBe(1);
+    // The other tenant, which did not opt in, is untouched.
+    expect(await challengedCount(g, "pro")).toBe(0);
+  });
+
+  it("anonymous clients are challenged as before: when they flood, or at a human pace under full load", async () => {
+    const load = { value: 0 };
+    const g = guarded({}, load);
+    // 0.30 + 0.35 x 0.05 + 0.15 x 0.05: well under the threshold.
+    expect(await drive(g, g.anon("198.51.100.30"), { perSecond: 1, seconds: 10 })).toEqual({ ok: 10 });
+    const flood = await drive(g, g.anon("198.51.100.31"), { perSecond: 30, seconds: 5 });
+    expect(flood["challenge_required"]).toBeGreaterThan(0);
+    // 0.30 + 0.20 at full queue pressure reaches 0.5 at any rate.
+    load.value = 1;
+    const loaded = await drive(g, g.anon("198.51.100.32"), { perSecond: 1, seconds: 3 });
+    expect(loaded).toEqual({ challenge_required: 3 });
   });
 });
 

@@ -101,6 +101,19 @@ export function runStoreContract(
       expect(await store.increment("w", 1, { ttlMs: h.ttlMs })).toBe(1);
     });
 
+    it("hold counts a holder; its release takes it off once", async () => {
+      const ttl = { ttlMs: 60_000 };
+      const a = await store.hold("slots", ttl);
+      const b = await store.hold("slots", ttl);
+      expect([a.count, b.count]).toEqual([1, 2]);
+      await a.release();
+      await a.release();
+      expect((await store.hold("slots", ttl)).count).toBe(2);
+      await b.release();
+      expect(await store.increment("slots", 0, ttl)).toBe(1);
+      await expect(store.hold("slots", { ttlMs: 0 })).rejects.toThrow(RangeError);
+    });
+
     it("token bucket: allows up to capacity, denies with retryAfter, refills at the rate", async () => {
       const req = { capacity: 3, ratePerSec: 2, cost: 1 };
       const take = (nowMs: number, cost = 1) => store.takeTokens("b", { ...req, cost, nowMs });
