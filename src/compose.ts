@@ -13,6 +13,7 @@ import { hashString, SeededRandom } from "./core/random.js";
 import { createCl100kTokenizer } from "./core/tokenizer.js";
 import { Guard } from "./guard/guard.js";
 import { createApp } from "./http/app.js";
+import { isLoopbackHost } from "./http/connection.js";
 import { createMetrics, type Metrics } from "./metrics/metrics.js";
 import { Scheduler } from "./scheduling/scheduler.js";
 import { SloClasses } from "./scheduling/slo.js";
@@ -148,6 +149,12 @@ export function compose(options: ComposeOptions): Composed {
       "guard.secret is unset: each gateway signs passes with its own random secret, so a pass works only on the replica that issued it",
     );
   }
+  if (config.admin.enabled && adminRequiresKey(config) && config.admin.key === undefined) {
+    logger.info(
+      { host: config.server.host },
+      "admin.key is unset and server.host is not loopback: the admin API answers no network client",
+    );
+  }
   const app = createApp({
     gateway: served,
     pipeline,
@@ -156,10 +163,15 @@ export function compose(options: ComposeOptions): Composed {
     logger,
     clock,
     bodyLimitBytes: config.server.bodyLimitBytes,
+    bodyIdleTimeoutMs: config.server.bodyIdleTimeoutMs,
     logPrompts: config.log.prompts,
     exposeRoutingHeaders: config.server.exposeRoutingHeaders,
     ...(config.admin.enabled && {
-      admin: { replicas: new Map(backends.map((b) => [b.replica.id, b])), key: config.admin.key },
+      admin: {
+        replicas: new Map(backends.map((b) => [b.replica.id, b])),
+        key: config.admin.key,
+        requireKey: adminRequiresKey(config),
+      },
     }),
     ...(options.isDraining && { isDraining: options.isDraining }),
   });
@@ -178,6 +190,11 @@ export function compose(options: ComposeOptions): Composed {
       await store.close();
     },
   };
+}
+
+/** Loopback peers need the admin key too unless the server listens on loopback only (admin.requireKey). */
+function adminRequiresKey(config: Config): boolean {
+  return config.admin.requireKey ?? !isLoopbackHost(config.server.host);
 }
 
 /** A model's cache policy: the top-level `cache` values with the model's own on top. */

@@ -219,7 +219,11 @@ async function listenUntilSignal(options: {
   const { config, composed, logger, state } = options;
   const { gateway, app } = composed;
   await composed.ready();
-  const server = await startServer(app, { port: config.server.port, host: config.server.host });
+  const server = await startServer(app, {
+    port: config.server.port,
+    host: config.server.host,
+    timeouts: config.server,
+  });
   logger.info(
     {
       port: server.port,

@@ -156,6 +156,7 @@ function crossCheck(config: Config): string[] {
     });
   });
   problems.push(...checkGuard(config));
+  problems.push(...checkServer(config));
   if (!(config.scheduling.defaultClass in config.scheduling.classes)) {
     problems.push(
       `scheduling.defaultClass: no SLO class "${config.scheduling.defaultClass}" (known: ${Object.keys(config.scheduling.classes).join(", ")})`,
@@ -228,5 +229,18 @@ function checkGuard(config: Config): string[] {
     )
       problems.push(`guard.trustedProxies.${i}: "${entry}" is not an IP address or CIDR range`);
   });
+  return problems;
+}
+
+/** Timeouts Node would refuse, and an admin API that demands a key it was not given. */
+function checkServer(config: Config): string[] {
+  const problems: string[] = [];
+  const { server, admin } = config;
+  if (server.headersTimeoutMs > server.requestTimeoutMs)
+    problems.push(
+      `server.headersTimeoutMs: ${server.headersTimeoutMs} is longer than server.requestTimeoutMs (${server.requestTimeoutMs}), which covers the headers too`,
+    );
+  if (admin.enabled && admin.requireKey === true && admin.key === undefined)
+    problems.push("admin.requireKey: true needs admin.key (or admin.enabled: false)");
   return problems;
 }

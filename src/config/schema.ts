@@ -449,15 +449,37 @@ export const configSchema = z
         shutdownGraceMs: z.number().int().nonnegative().default(10_000),
         /** Send x-tollgate-model / -replica / -deployment / -cost-usd response headers (turn off to hide the fleet). */
         exposeRoutingHeaders: z.boolean().default(true),
+        /** From a request's first byte to the end of its headers; later: 408 and the connection closed. */
+        headersTimeoutMs: positiveInt.default(10_000),
+        /**
+         * From a request's first byte to the end of its body (Node's requestTimeout); later: 408 and the
+         * connection closed. Receiving the request only: a response may stream for as long as it lasts.
+         */
+        requestTimeoutMs: positiveInt.default(30_000),
+        /** Longest pause between two chunks of a request body; longer: 408 and the connection closed. */
+        bodyIdleTimeoutMs: positiveInt.default(10_000),
+        /**
+         * An idle keep-alive connection is closed after this long. Behind a load balancer that reuses
+         * connections, make it longer than the balancer's own idle timeout (nginx upstream: 60 s).
+         */
+        keepAliveTimeoutMs: positiveInt.default(5_000),
       })
       .strict()
       .prefault({}),
-    /** The admin API (/admin/*): loopback clients always, others only with `Authorization: Bearer <key>`. */
+    /**
+     * The admin API (/admin/*): clients with `Authorization: Bearer <key>`, and loopback clients without it
+     * unless `requireKey`.
+     */
     admin: z
       .object({
         enabled: z.boolean().default(true),
-        /** Lets non-loopback clients in; `${ENV_NAME}` is read from the environment. Unset: loopback only. */
+        /** Lets clients in with `Authorization: Bearer <key>`; `${ENV_NAME}` is read from the environment. */
         key: z.string().min(16, "use at least 16 characters").optional(),
+        /**
+         * Loopback clients must show the key too (a reverse proxy on the same host is a loopback client).
+         * Default: true unless server.host is a loopback address or "localhost".
+         */
+        requireKey: z.boolean().optional(),
       })
       .strict()
       .prefault({}),

@@ -19,11 +19,19 @@ export const ERROR_CATALOGUE = {
   model_not_found: { status: 404, type: "invalid_request_error" },
   not_found: { status: 404, type: "invalid_request_error" },
   method_not_allowed: { status: 405, type: "invalid_request_error" },
+  /** The request's headers or body did not arrive in time (server.headersTimeoutMs and friends). */
+  request_timeout: { status: 408, type: "invalid_request_error" },
   request_too_large: { status: 413, type: "invalid_request_error" },
   unsupported_media_type: { status: 415, type: "invalid_request_error" },
+  request_headers_too_large: { status: 431, type: "invalid_request_error" },
   rate_limit_exceeded: { status: 429, type: "rate_limit_error" },
   /** A tenant holds more than its share of a saturated pool. */
   tenant_over_share: { status: 429, type: "rate_limit_error" },
+  /**
+   * The client went away before its response was complete: recorded (metrics, logs) as nginx's 499, never sent.
+   * Not a 5xx: the gateway did not fail.
+   */
+  client_closed_request: { status: 499, type: "invalid_request_error" },
   internal_error: { status: 500, type: "server_error" },
   backend_error: { status: 502, type: "server_error" },
   replica_unavailable: { status: 503, type: "server_error" },

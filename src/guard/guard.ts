@@ -25,11 +25,16 @@ export interface Admission {
   identity: Identity;
   /** `x-ratelimit-*` headers, updated by admitTokens. */
   headers: Record<string, string>;
+  /**
+   * Takes the client's concurrency slot (429 when its cap is reached); a no-op once held. Guard.admit takes it;
+   * after Guard.check the caller takes it once the request's body has been read.
+   */
+  acquireSlot(): Promise<void>;
   /** Takes the prompt's tokens (429 when the token limit is reached). */
   admitTokens(promptTokens: number): Promise<void>;
   /** Charges the completion's tokens once known. */
   charge(completionTokens: number): void;
-  /** Frees the concurrency slot (idempotent). */
+  /** Frees the concurrency slot, if held (idempotent; no slot can be taken afterwards). */
   release(): Promise<void>;
 }
 
@@ -133,12 +138,23 @@ export class Guard {
    * Admits a request or throws: 401 (key), 403 challenge_required (a challengeable client whose risk is at or
    * over the threshold, with no valid pass; the error carries the puzzle), 429 (a request or concurrency limit).
    * Only anonymous clients and keys of tenants with `challenge: adaptive` are challengeable: the others are
-   * neither scored nor tracked, and a flooding key meets its limits instead.
+   * neither scored nor tracked, and a flooding key meets its limits instead. Takes the concurrency slot.
    */
   async admit(input: GuardInput): Promise<Admission> {
+    const admission = await this.check(input);
+    await admission.acquireSlot();
+    return admission;
+  }
+
+  /**
+   * The checks that need only the request's head: identity (401), challenge (403), the request rate (429).
+   * The concurrency slot is left to `acquireSlot()`, so the HTTP layer can take it once the body has been read
+   * and a client's unfinished uploads cannot hold its slots.
+   */
+  async check(input: GuardInput): Promise<Admission> {
     const identity = this.identify(input);
     const tier = identity.tier;
-    if (!this.#config.enabled) return this.#admission(identity, undefined, async () => {});
+    if (!this.#config.enabled) return this.#admission(identity, undefined, false);
     const { challenge } = this.#config;
     const challengeable = challenge.enabled && identity.challenge === "adaptive";
     const passed = challengeable && (await this.#checkPass(identity, input.pass));
@@ -165,17 +181,13 @@ export class Guard {
       }
     }
     let requests: LimitState | undefined;
-    let release: () => Promise<void>;
     try {
-      ({ requests, release } = await this.#limiter.admitRequest(identity));
+      requests = await this.#limiter.takeRequest(identity);
     } catch (error) {
-      const reason =
-        error instanceof GatewayError ? String(error.details?.["limit"] ?? "requests") : "requests";
-      this.#metrics.guardRequests.inc({ decision: "throttled", reason, tier });
+      this.#throttled(error, tier);
       throw error;
     }
-    this.#metrics.guardRequests.inc({ decision: "allowed", reason: passed ? "pass" : "ok", tier });
-    return this.#admission(identity, requests, release);
+    return this.#admission(identity, requests, passed);
   }
 
   /** POST /v1/challenge/verify: a pass for a solved challenge, or a 4xx saying what was wrong. */
@@ -206,12 +218,33 @@ export class Guard {
     return this.#config.challenge.passTtlSeconds;
   }
 
-  #admission(identity: Identity, requests: LimitState | undefined, release: () => Promise<void>): Admission {
+  /** A request the checks let through; `passed` (it carried a valid pass) is the reason it is counted under. */
+  #admission(identity: Identity, requests: LimitState | undefined, passed: boolean): Admission {
     const headers = limitHeaders("requests", requests);
+    let release: (() => Promise<void>) | undefined;
     let released = false;
     return {
       identity,
       headers,
+      acquireSlot: async () => {
+        if (!this.#config.enabled || release !== undefined || released) return;
+        let held: () => Promise<void>;
+        try {
+          held = await this.#limiter.holdConcurrency(identity);
+        } catch (error) {
+          this.#throttled(error, identity.tier);
+          throw error;
+        }
+        // Released while the slot was being taken: give it straight back.
+        if (released) return held();
+        release = held;
+        // Counted once the last check has passed: a request is allowed, challenged or throttled, never two.
+        this.#metrics.guardRequests.inc({
+          decision: "allowed",
+          reason: passed ? "pass" : "ok",
+          tier: identity.tier,
+        });
+      },
       admitTokens: async (promptTokens) => {
         if (!this.#config.enabled) return;
         try {
@@ -231,9 +264,15 @@ export class Guard {
       release: async () => {
         if (released) return;
         released = true;
-        await release();
+        await release?.();
       },
     };
+  }
+
+  #throttled(error: unknown, tier: string): void {
+    const reason =
+      error instanceof GatewayError ? String(error.details?.["limit"] ?? "requests") : "requests";
+    this.#metrics.guardRequests.inc({ decision: "throttled", reason, tier });
   }
 
   /** True for a valid pass bound to this client; an invalid one counts against its history. */

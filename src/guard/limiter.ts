@@ -36,10 +36,10 @@ export class RateLimiter {
   }
 
   /**
-   * Takes one request from every request bucket and a concurrency slot. Throws 429 (with Retry-After and the
-   * headers) when a limit is reached. Returns the headers' state and the slot's release.
+   * Takes one request from every request bucket. Throws 429 (with Retry-After and the headers) when a limit is
+   * reached. Returns the state for the headers.
    */
-  async admitRequest(identity: Identity): Promise<{ requests?: LimitState; release: () => Promise<void> }> {
+  async takeRequest(identity: Identity): Promise<LimitState | undefined> {
     const nowMs = this.#clock.epochMs();
     let shown: LimitState | undefined;
     for (const { scope, id, limits } of identity.limits) {
@@ -64,6 +64,11 @@ export class RateLimiter {
       }
       if (shown === undefined || state.remaining < shown.remaining) shown = state;
     }
+    return shown;
+  }
+
+  /** Takes a concurrency slot in every scope that caps them (429 when one is full); returns their release. */
+  async holdConcurrency(identity: Identity): Promise<() => Promise<void>> {
     // Each slot is released on the store that counted it (Store.hold), so a shared-store outage that starts
     // or ends while the request runs leaves no slot held on one side and a negative count on the other.
     const held: Hold[] = [];
@@ -81,7 +86,7 @@ export class RateLimiter {
         throw this.#limited("concurrent", `Too many concurrent requests (${cap}, ${scope}).`, 1_000, {});
       }
     }
-    return shown === undefined ? { release } : { requests: shown, release };
+    return release;
   }
 
   /** Takes the prompt's tokens from every token bucket; 429 when one is short. */

@@ -9,7 +9,7 @@ import type { Guard } from "../guard/guard.js";
 import type { Metrics } from "../metrics/metrics.js";
 import type { AppEnv } from "./env.js";
 import { guardMiddleware } from "./guard-middleware.js";
-import { requestHeader } from "./node-io.js";
+import { clientLeft, closedForTimeout, requestHeader } from "./node-io.js";
 import { type AdminDeps, adminRoutes } from "./routes/admin.js";
 import { challengeRoutes } from "./routes/challenge.js";
 import { chatRoutes } from "./routes/chat.js";
@@ -27,6 +27,8 @@ export interface AppDeps {
   clock: Clock;
   /** Largest accepted request body in bytes (413 above). */
   bodyLimitBytes: number;
+  /** Longest pause between two chunks of a request body before a 408 (server.bodyIdleTimeoutMs; 0: none). */
+  bodyIdleTimeoutMs?: number;
   /** Send headers naming the model and replica that served (default true). */
   exposeRoutingHeaders?: boolean;
   /** The admin API's replicas and key; no admin API when absent. */
@@ -54,6 +56,7 @@ const ALLOWED_METHODS: ReadonlyArray<[path: string, allow: string]> = [
 /** Builds the Hono app. No side effects: listening, signals and the environment belong to server.ts. */
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const { gateway, metrics, logger } = deps;
+  const bodyIdleTimeoutMs = deps.bodyIdleTimeoutMs ?? 0;
   const app = new Hono<AppEnv>();
 
   app.use(async (c, next) => {
@@ -63,12 +66,21 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     c.set("endpoint", "other");
     c.set("model", "");
     c.set("logger", logger);
+    c.set("bodyIdleTimeoutMs", bodyIdleTimeoutMs);
     const start = deps.clock.now();
     await next();
-    const status = c.res.status;
-    metrics.requests.inc({ endpoint: c.get("endpoint"), model: c.get("model"), status: String(status) });
-    const ms = deps.clock.now() - start;
+    let status = c.res.status;
     const endpoint = c.get("endpoint");
+    // A client that left is not a server error, whatever the handler made of the closed socket: it is
+    // recorded as nginx's 499 (client closed request), with the stage it left at.
+    const left = clientLeft(c);
+    if (left !== undefined) {
+      status = CLIENT_CLOSED;
+      c.set("errorCode", "client_closed_request");
+      metrics.clientCancellations.inc({ endpoint, stage: left });
+    }
+    metrics.requests.inc({ endpoint, model: c.get("model"), status: String(status) });
+    const ms = deps.clock.now() - start;
     if (endpoint !== "chat_completions" && endpoint !== "completions") {
       // Scrapes, health checks, model lists: at debug, free when disabled.
       logger.debug(
@@ -138,7 +150,13 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     return c.json(errorBody(error), 404);
   });
   app.onError((error, c) => {
-    const gatewayError = toGatewayError(error, c.get("requestId"));
+    // The socket's fate says more than the error the handler saw on it (a read or write on a closed socket).
+    const gatewayError =
+      clientLeft(c) !== undefined
+        ? new GatewayError("client_closed_request", "The client closed the connection.", { cause: error })
+        : closedForTimeout(c)
+          ? new GatewayError("request_timeout", "The request did not arrive in time.", { cause: error })
+          : toGatewayError(error, c.get("requestId"));
     c.set("errorCode", gatewayError.code);
     const log = c.get("logger") ?? logger;
     // Shedding, throttling and challenges are the gateway doing its job under a surge (each is counted in
@@ -151,9 +169,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     if (gatewayError.retryAfterSeconds !== undefined)
       c.header("Retry-After", String(gatewayError.retryAfterSeconds));
     for (const [name, value] of Object.entries(gatewayError.headers ?? {})) c.header(name, value);
-    // The rest of an oversized body is never read; closing the connection stops a client from reusing a socket
-    // the server is about to drop.
-    if (gatewayError.code === "request_too_large") c.header("Connection", "close");
+    // The rest of an oversized or stalled body is never read; closing the connection stops a client from
+    // reusing a socket the server is about to drop.
+    if (gatewayError.code === "request_too_large" || gatewayError.code === "request_timeout")
+      c.header("Connection", "close");
     return c.json(errorBody(gatewayError), gatewayError.status as 400);
   });
   return app;
@@ -164,7 +183,12 @@ const QUIET_CODES: ReadonlySet<string> = new Set([
   "tenant_over_share",
   "rate_limit_exceeded",
   "challenge_required",
+  // Counted in tollgate_client_cancellations_total, and a completion's own log line says so at info.
+  "client_closed_request",
 ]);
+
+/** nginx's "client closed request": recorded, never sent (nobody is left to read it). */
+const CLIENT_CLOSED = 499;
 
 /** A client's own request id is kept when it is short and made of safe characters (it is echoed and logged). */
 const SAFE_REQUEST_ID = /^[\w\-=.:]{1,128}$/;

@@ -4,11 +4,16 @@ import type { Clock } from "../core/clock.js";
 import type { Gateway } from "../core/gateway.js";
 import type { Pipeline } from "../core/pipeline.js";
 import type { Admission } from "../guard/guard.js";
+import type { ConnectionInfo } from "./connection.js";
 
 /** Per-request values carried through Hono's typed context. */
 export interface AppEnv {
-  /** The raw Node request and response under @hono/node-server; absent under app.request() in tests. */
-  Bindings: Partial<HttpBindings>;
+  /**
+   * The raw Node request and response under @hono/node-server, with the connection's facts recorded when it
+   * was accepted (server.ts); all absent under app.request(). `inProcess` is set only by in-process callers
+   * (tests, tools) through app.request(path, init, IN_PROCESS): the network path never sets it.
+   */
+  Bindings: Partial<HttpBindings> & { connection?: ConnectionInfo; inProcess?: true };
   Variables: {
     requestId: string;
     /** Endpoint label for metrics (a closed set). */
@@ -24,8 +29,13 @@ export interface AppEnv {
     prompt?: string;
     /** The error code of a failed request. */
     errorCode?: string;
+    /** Longest wait for the next chunk of a request body before a 408 (0: none). */
+    bodyIdleTimeoutMs: number;
   };
 }
+
+/** The bindings of an in-process caller: the admin API serves it without a network peer or key. */
+export const IN_PROCESS: AppEnv["Bindings"] = Object.freeze({ inProcess: true });
 
 /** A completion request's outcome for its structured log line. */
 export interface ServedSummary {

@@ -11,7 +11,8 @@ import { requestHeader } from "./node-io.js";
 export function guardInput(c: Context<AppEnv>): GuardInput {
   return {
     authorization: requestHeader(c, "authorization"),
-    peer: c.env?.incoming?.socket.remoteAddress,
+    // Recorded when the connection was accepted: the live socket's address is gone once the client has.
+    peer: c.env?.connection?.peer ?? c.env?.incoming?.socket.remoteAddress,
     forwardedFor: requestHeader(c, "x-forwarded-for"),
     pass:
       requestHeader(c, "x-tollgate-pass") ??
@@ -20,16 +21,19 @@ export function guardInput(c: Context<AppEnv>): GuardInput {
 }
 
 /**
- * Runs the guard before a completion route: the admission goes into the context (routes take tokens and
- * charge usage through it), its rate-limit headers onto the response, and its concurrency slot is freed when
- * the response has been sent (the raw-socket stream path returns only after the last byte). A challenged
- * browser (Accept: text/html) gets the solving page instead of the JSON 403.
+ * Runs the guard's checks on the request's head before a completion route: identity, challenge and request
+ * rate, so a client that will be refused is refused before its body is read. The admission goes into the
+ * context; the route takes the concurrency slot once the body has been read and validated (admitPrompt), so
+ * a client's unfinished uploads hold no slot, and takes tokens and charges usage through it. Its rate-limit
+ * headers go onto the response, and the slot is freed when the response has been sent (the raw-socket stream
+ * path returns only after the last byte). A challenged browser (Accept: text/html) gets the solving page
+ * instead of the JSON 403.
  */
 export function guardMiddleware(guard: Guard): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    let admission: Awaited<ReturnType<Guard["admit"]>>;
+    let admission: Awaited<ReturnType<Guard["check"]>>;
     try {
-      admission = await guard.admit(guardInput(c));
+      admission = await guard.check(guardInput(c));
     } catch (error) {
       if (error instanceof GatewayError && error.code === "challenge_required" && wantsHtml(c)) {
         return c.html(challengePage(error.details?.["challenge"] as Challenge), 403);

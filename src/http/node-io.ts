@@ -1,4 +1,4 @@
-import type { ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import type { Context } from "hono";
 import { stream } from "hono/streaming";
@@ -20,7 +20,12 @@ export function requestHeader(c: Context<AppEnv>, name: string): string | undefi
   return Array.isArray(value) ? value.join(", ") : value;
 }
 
-/** Reads the body as UTF-8 text, refusing more than `limit` bytes (413) without buffering past the limit. */
+/**
+ * Reads the body as UTF-8 text, refusing more than `limit` bytes (413) without buffering past the limit. A
+ * body that stalls for longer than the app's bodyIdleTimeoutMs between two chunks is a 408; both errors close
+ * the connection (app.ts), since the rest of the body is never read. The whole request's deadline is Node's
+ * requestTimeout (server.ts).
+ */
 export async function readBodyText(c: Context<AppEnv>, limit: number): Promise<string> {
   const declared = requestHeader(c, "content-length");
   if (declared !== undefined && Number(declared) > limit) throw tooLarge(limit);
@@ -30,14 +35,66 @@ export async function readBodyText(c: Context<AppEnv>, limit: number): Promise<s
     if (Buffer.byteLength(text) > limit) throw tooLarge(limit);
     return text;
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of incoming as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw tooLarge(limit);
-    chunks.push(chunk);
-  }
+  const chunks = await readChunks(incoming, limit, c.get("bodyIdleTimeoutMs") ?? 0);
+  const size = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
   return chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks, size).toString("utf8");
+}
+
+/**
+ * The body's chunks. Listeners rather than `for await`: the idle timeout has to stop waiting for the next
+ * chunk, which an async iterator allows only by destroying the request stream; a listener is simply
+ * removed, and the 408 goes out on the intact socket. The idle timer and every listener are removed however
+ * reading ends.
+ */
+function readChunks(incoming: IncomingMessage, limit: number, idleMs: number): Promise<Buffer[]> {
+  if (incoming.readableEnded) return Promise.resolve([]);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const timer =
+      idleMs > 0
+        ? setTimeout(
+            () =>
+              fail(
+                new GatewayError(
+                  "request_timeout",
+                  `No part of the request body arrived for ${idleMs} ms; the connection is closed.`,
+                ),
+              ),
+            idleMs,
+          )
+        : undefined;
+    const cleanup = () => {
+      clearTimeout(timer);
+      incoming.off("data", onData);
+      incoming.off("end", onEnd);
+      incoming.off("error", fail);
+      incoming.off("close", onClose);
+    };
+    function fail(error: unknown) {
+      cleanup();
+      // The rest of the body stays unread: the error response goes out with Connection: close.
+      incoming.pause();
+      reject(error);
+    }
+    function onData(chunk: Buffer) {
+      size += chunk.length;
+      if (size > limit) return fail(tooLarge(limit));
+      chunks.push(chunk);
+      timer?.refresh();
+    }
+    function onEnd() {
+      cleanup();
+      resolve(chunks);
+    }
+    function onClose() {
+      if (!incoming.complete) fail(new Error("aborted: the client closed the connection mid-body"));
+    }
+    incoming.on("data", onData);
+    incoming.once("end", onEnd);
+    incoming.once("error", fail);
+    incoming.once("close", onClose);
+  });
 }
 
 function tooLarge(limit: number): GatewayError {
@@ -49,15 +106,38 @@ export function clientAbort(c: Context<AppEnv>): AbortController {
   const controller = new AbortController();
   const outgoing = c.env?.outgoing;
   if (outgoing !== undefined) {
-    outgoing.once("close", () => {
-      if (!outgoing.writableFinished) controller.abort(new Error("client disconnected"));
-    });
+    // The client may already have gone (while the prompt was tokenized): 'close' would never come again.
+    if (outgoing.destroyed) controller.abort(new Error("client disconnected"));
+    else
+      outgoing.once("close", () => {
+        if (!outgoing.writableFinished) controller.abort(new Error("client disconnected"));
+      });
     return controller;
   }
   const signal = c.req.raw.signal;
   if (signal.aborted) controller.abort(signal.reason);
   else signal.addEventListener("abort", () => controller.abort(signal.reason), { once: true });
   return controller;
+}
+
+/** Where a request stood when its client left: bounded values for tollgate_client_cancellations_total. */
+export type CancelStage = "reading_body" | "before_response" | "streaming";
+
+/**
+ * The stage at which the client closed the connection before its response was complete, or undefined when
+ * it did not (still there, served in full, or closed by the server for a timeout).
+ */
+export function clientLeft(c: Context<AppEnv>): CancelStage | undefined {
+  const outgoing = c.env?.outgoing;
+  if (outgoing === undefined) return c.req.raw.signal.aborted ? "before_response" : undefined;
+  if (!outgoing.destroyed || outgoing.writableEnded || c.env?.connection?.timedOut) return undefined;
+  if (outgoing.headersSent) return "streaming";
+  return c.env?.incoming?.complete ? "before_response" : "reading_body";
+}
+
+/** True when the server closed the request's connection because the request did not arrive in time. */
+export function closedForTimeout(c: Context<AppEnv>): boolean {
+  return c.env?.connection?.timedOut === true;
 }
 
 /** Where a streamed response's bytes go. `write` resolves when the client can take more (backpressure). */

@@ -21,10 +21,14 @@ export function classify(
   return { slo, tenant: identity.kind === "key" ? identity.tenant : identity.subject, tier: identity.tier };
 }
 
-/** Takes the prompt's tokens from the client's token limits (429 when short); a no-op without the guard. */
+/**
+ * Once the body has been read and validated: takes the client's concurrency slot, then the prompt's tokens
+ * from its token limits (429 when either is short); a no-op without the guard.
+ */
 export async function admitPrompt(c: Context<AppEnv>, promptTokens: number): Promise<void> {
   const admission = c.get("admission");
   if (admission === undefined) return;
+  await admission.acquireSlot();
   await admission.admitTokens(promptTokens);
   for (const [name, value] of Object.entries(admission.headers)) c.header(name, value);
 }

@@ -134,6 +134,12 @@ export function createMetrics(options: MetricsOptions = {}) {
       labelNames: ["endpoint", "model", "status"] as const,
       registers: [registry],
     }),
+    clientCancellations: new Counter({
+      name: "tollgate_client_cancellations_total",
+      help: "Requests whose client closed the connection before the response was complete (recorded as status 499), by endpoint and the stage it left at: reading_body, before_response (queued, prefill, or a response not yet sent), streaming.",
+      labelNames: ["endpoint", "stage"] as const,
+      registers: [registry],
+    }),
     generationsInFlight: new Gauge({
       name: "tollgate_generations_in_flight",
       help: "Generations the gateway has dispatched to a backend and not yet finished.",

@@ -86,6 +86,22 @@ describe("config", () => {
     );
   });
 
+  it("refuses timeouts Node would refuse, and an admin API that requires a key it was not given", () => {
+    expect(problemsOf({ ...minimal, server: { headersTimeoutMs: 5_000, requestTimeoutMs: 4_000 } })).toEqual([
+      expect.stringContaining("server.headersTimeoutMs: 5000 is longer than server.requestTimeoutMs (4000)"),
+    ]);
+    expect(problemsOf({ ...minimal, admin: { requireKey: true } })).toEqual([
+      "admin.requireKey: true needs admin.key (or admin.enabled: false)",
+    ]);
+    expect(problemsOf({ ...minimal, admin: { requireKey: true, key: "sixteen-chars-or-more" } })).toEqual([]);
+    expect(parseConfig(minimal).server).toMatchObject({
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 30_000,
+      bodyIdleTimeoutMs: 10_000,
+      keepAliveTimeoutMs: 5_000,
+    });
+  });
+
   it("rejects unknown keys (typos) instead of ignoring them", () => {
     expect(problemsOf({ ...minimal, sever: { port: 1 } })).toEqual([expect.stringContaining("sever")]);
   });

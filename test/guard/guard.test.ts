@@ -135,6 +135,34 @@ describe("rate limits", () => {
     expect(b.headers["x-ratelimit-remaining-tokens"]).toBe("0");
   });
 
+  it("check() leaves the concurrency slot to acquireSlot(), and counts the request once, as allowed", async () => {
+    const g = guarded();
+    // Three checked requests (bodies still coming) hold no slot: a fourth is admitted outright.
+    const checked = [
+      await g.guard.check(g.keyed),
+      await g.guard.check(g.keyed),
+      await g.guard.check(g.keyed),
+    ];
+    const admitted = await g.guard.admit(g.keyed);
+    expect(await g.metric("tollgate_guard_requests_total", { decision: "allowed" })).toBe(1);
+    await checked[0]!.acquireSlot();
+    await checked[0]!.acquireSlot();
+    expect((await refusal(checked[1]!.acquireSlot())).details).toEqual({ limit: "concurrent" });
+    expect(await g.metric("tollgate_guard_requests_total", { decision: "allowed" })).toBe(2);
+    expect(
+      await g.metric("tollgate_guard_requests_total", { decision: "throttled", reason: "concurrent" }),
+    ).toBe(1);
+    // A released admission gives no slot afterwards, and releasing one that never took a slot frees nothing.
+    await checked[2]!.release();
+    await checked[2]!.acquireSlot();
+    await admitted.release();
+    await checked[0]!.release();
+    // Both slots are free again: a fifth request takes one, the second checked request the other.
+    const a = await g.guard.admit(g.keyed);
+    await checked[1]!.acquireSlot();
+    await Promise.all([a.release(), checked[1]!.release()]);
+  });
+
   it("caps concurrent requests and frees the slot on release", async () => {
     const g = guarded();
     const a = await g.guard.admit(g.keyed);

@@ -5,7 +5,7 @@ import { compose } from "../../src/compose.js";
 import { parseConfig } from "../../src/config/load.js";
 import { VirtualClock } from "../../src/core/clock.js";
 import { GatewayError } from "../../src/core/errors.js";
-import type { AppEnv } from "../../src/http/env.js";
+import { type AppEnv, IN_PROCESS } from "../../src/http/env.js";
 import { authorize } from "../../src/http/routes/admin.js";
 import { json } from "../helpers/json.js";
 
@@ -25,8 +25,9 @@ function fleet() {
     ],
   });
   const composed = compose({ config, clock, logger: pino({ level: "silent" }), processMetrics: false });
-  const call = async (path: string, init?: RequestInit) => {
-    const pending = Promise.resolve(composed.app.request(path, init));
+  // The admin API serves in-process callers only when they say so (IN_PROCESS), never for want of a socket.
+  const call = async (path: string, init?: RequestInit, env = IN_PROCESS) => {
+    const pending = Promise.resolve(composed.app.request(path, init, env));
     let settled = false;
     void pending.finally(() => {
       settled = true;
@@ -114,17 +115,47 @@ describe("admin API", () => {
     expect(missing.status).toBe(404);
   });
 
-  it("answers loopback clients, and others only with the admin key", () => {
-    const ctx = (remoteAddress: string, authorization?: string) =>
+  it("refuses a request with no peer and no in-process binding", async () => {
+    const f = fleet();
+    const res = await f.call(
+      "/admin/replicas/h100%2F0/faults",
+      { method: "POST", body: '{"mode":"outage"}' },
+      {},
+    );
+    expect(res.status).toBe(403);
+    expect((await json(res)).error).toMatchObject({ code: "forbidden", type: "permission_error" });
+    const after = await json(await f.call("/admin/replicas"));
+    expect(after.data[0].fault).toEqual({ mode: "none" });
+  });
+
+  it("answers loopback peers, and others (or every peer with requireKey) only with the admin key", () => {
+    const ctx = (peer: string | undefined, authorization?: string) =>
       ({
-        env: { incoming: { socket: { remoteAddress }, headers: authorization ? { authorization } : {} } },
+        env: {
+          connection: { peer, timedOut: false },
+          incoming: {
+            socket: { remoteAddress: "127.0.0.1" },
+            headers: authorization ? { authorization } : {},
+          },
+        },
         req: { header: () => undefined },
       }) as unknown as Context<AppEnv>;
     const key = "a-very-long-admin-key";
-    expect(() => authorize(ctx("127.0.0.1"), undefined)).not.toThrow();
-    expect(() => authorize(ctx("::1"), undefined)).not.toThrow();
-    expect(() => authorize(ctx("10.1.2.3"), undefined)).toThrow(GatewayError);
-    expect(() => authorize(ctx("10.1.2.3", "Bearer wrong-key-but-long-enough"), key)).toThrow(/loopback/);
-    expect(() => authorize(ctx("10.1.2.3", `Bearer ${key}`), key)).not.toThrow();
+    const open = { key: undefined, requireKey: false };
+    const keyed = { key, requireKey: false };
+    const strict = { key, requireKey: true };
+    expect(() => authorize(ctx("127.0.0.1"), open)).not.toThrow();
+    expect(() => authorize(ctx("127.0.0.2"), open)).not.toThrow();
+    expect(() => authorize(ctx("::1"), open)).not.toThrow();
+    expect(() => authorize(ctx("::ffff:127.0.0.1"), open)).not.toThrow();
+    expect(() => authorize(ctx("10.1.2.3"), open)).toThrow(GatewayError);
+    expect(() => authorize(ctx("10.1.2.3", "Bearer wrong-key-but-long-enough"), keyed)).toThrow(/loopback/);
+    expect(() => authorize(ctx("10.1.2.3", `Bearer ${key}`), keyed)).not.toThrow();
+    // No recorded peer: refused, whatever the live socket says.
+    expect(() => authorize(ctx(undefined), open)).toThrow(/cannot tell/);
+    expect(() => authorize(ctx(undefined, `Bearer ${key}`), keyed)).toThrow(/cannot tell/);
+    // requireKey: loopback (a reverse proxy on the host) shows the key like everyone else.
+    expect(() => authorize(ctx("127.0.0.1"), strict)).toThrow(/requires the admin key/);
+    expect(() => authorize(ctx("127.0.0.1", `Bearer ${key}`), strict)).not.toThrow();
   });
 });

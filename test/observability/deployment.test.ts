@@ -20,7 +20,7 @@ const prometheus = readYaml<{
   rule_files: string[];
   scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[];
 }>(PATHS.prometheus);
-const rawGateway = readYaml<{ guard: { secret: string } }>(PATHS.gatewayConfig);
+const rawGateway = readYaml<{ guard: { secret: string }; admin: { key: string } }>(PATHS.gatewayConfig);
 
 /** Bind mounts of a service as container path -> host path (relative to the repository). */
 function mounts(service: Service): Map<string, string> {
@@ -39,9 +39,11 @@ const gatewayEnv = services[gatewayNames[0]!]?.environment ?? {};
 const defaultSecret = /^\$\{TOLLGATE_GUARD_SECRET:-(.+)\}$/.exec(
   gatewayEnv["TOLLGATE_GUARD_SECRET"] ?? "",
 )?.[1];
+/** The admin key compose passes when TOLLGATE_ADMIN_KEY is not set. */
+const defaultAdminKey = /^\$\{TOLLGATE_ADMIN_KEY:-(.+)\}$/.exec(gatewayEnv["TOLLGATE_ADMIN_KEY"] ?? "")?.[1];
 const gateway = loadConfig({
   file: `${ROOT}/${PATHS.gatewayConfig}`,
-  env: { TOLLGATE_GUARD_SECRET: defaultSecret },
+  env: { TOLLGATE_GUARD_SECRET: defaultSecret, TOLLGATE_ADMIN_KEY: defaultAdminKey },
 });
 
 describe("docker-compose.yml", () => {
@@ -93,6 +95,17 @@ describe("config/compose.yaml (the gateways' config)", () => {
       expect(url.port).toBe(flag(service?.command, "--port"));
       expect(backend.upstreamModel).toBe(flag(service?.command, "--model-id"));
     }
+  });
+
+  it("requires the admin key from every client, loopback included, taken from the environment", () => {
+    expect(gateway.admin.requireKey).toBe(true);
+    expect(rawGateway.admin.key).toBe(`\${TOLLGATE_ADMIN_KEY}`);
+    for (const name of gatewayNames) expect(services[name]?.environment).toHaveProperty("TOLLGATE_ADMIN_KEY");
+    expect(gateway.admin.key?.length).toBeGreaterThanOrEqual(16);
+  });
+
+  it("keeps idle connections open longer than nginx reuses them (upstream keepalive_timeout: 60 s)", () => {
+    expect(gateway.server.keepAliveTimeoutMs).toBeGreaterThan(60_000);
   });
 
   it("uses the redis service and trusts X-Forwarded-For from the balancer's fixed address only", () => {
@@ -165,5 +178,9 @@ describe("config/nginx/nginx.conf", () => {
     expect(nginx).toMatch(/proxy_buffering off;/);
     const maxBody = Number(/client_max_body_size (\d+)m;/.exec(nginx)?.[1]) * 1024 * 1024;
     expect(maxBody).toBeGreaterThan(gateway.server.bodyLimitBytes);
+  });
+
+  it("does not forward the admin API from the published port", () => {
+    expect(nginx).toMatch(/location \/admin\/ \{\s*return 404;\s*\}/);
   });
 });

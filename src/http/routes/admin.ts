@@ -6,15 +6,22 @@ import type { FaultInjectingBackend, RuntimeFault } from "../../backends/fault-i
 import { GatewayError } from "../../core/errors.js";
 import type { Gateway } from "../../core/gateway.js";
 import { readJson } from "../body.js";
+import { isLoopbackAddress } from "../connection.js";
 import type { AppEnv } from "../env.js";
 import { requestHeader } from "../node-io.js";
 
-export interface AdminDeps {
+export interface AdminDeps extends AdminAccess {
   gateway: Gateway;
   /** Every replica, wrapped so faults can be set at run time. */
   replicas: ReadonlyMap<string, FaultInjectingBackend>;
-  /** Admits non-loopback clients that send `Authorization: Bearer <key>`; loopback only when unset. */
+}
+
+/** Who may use the admin API over the network. */
+export interface AdminAccess {
+  /** Admits clients that send `Authorization: Bearer <key>`; none but loopback peers when unset. */
   key: string | undefined;
+  /** Loopback peers must show the key too (admin.requireKey): a reverse proxy on the host is loopback. */
+  requireKey: boolean;
 }
 
 const faultSchema = z.discriminatedUnion("mode", [
@@ -25,8 +32,6 @@ const faultSchema = z.discriminatedUnion("mode", [
   z.object({ mode: z.literal("hang") }).strict(),
 ]);
 
-const LOOPBACK = new Set(["127.0.0.1", "::1", "::ffff:127.0.0.1"]);
-
 /**
  * The admin API: see replicas' state and rehearse failures on a running fleet.
  *   GET  /admin/replicas                 every replica: health, breaker, load, fault mode
@@ -35,7 +40,7 @@ const LOOPBACK = new Set(["127.0.0.1", "::1", "::ffff:127.0.0.1"]);
 export function adminRoutes(app: Hono<AppEnv>, deps: AdminDeps, bodyLimitBytes: number): void {
   app.use("/admin/*", async (c, next) => {
     c.set("endpoint", "admin");
-    authorize(c, deps.key);
+    authorize(c, deps);
     await next();
   });
   app.get("/admin/replicas", (c) => c.json({ object: "list", data: replicaStates(deps) }));
@@ -51,17 +56,24 @@ export function adminRoutes(app: Hono<AppEnv>, deps: AdminDeps, bodyLimitBytes: 
   });
 }
 
-/** Throws 403 unless the client is on loopback, in-process, or presents the admin key. */
-export function authorize(c: Context<AppEnv>, key: string | undefined): void {
-  const remote = c.env?.incoming?.socket.remoteAddress;
-  // No socket: an in-process caller (tests, the simulator), not a network client.
-  if (remote === undefined || LOOPBACK.has(remote)) return;
+/**
+ * Throws 403 unless the caller is in-process (IN_PROCESS bindings, set explicitly by the caller), or its peer
+ * (recorded when the connection was accepted) is on loopback and no key is required, or it presents the admin
+ * key. A request whose peer is unknown is refused: never read "no address" as "in-process".
+ */
+export function authorize(c: Context<AppEnv>, access: AdminAccess): void {
+  if (c.env?.inProcess === true) return;
+  const peer = c.env?.connection?.peer;
+  if (peer === undefined) throw new GatewayError("forbidden", "The admin API cannot tell who is calling.");
+  if (!access.requireKey && isLoopbackAddress(peer)) return;
   const header = requestHeader(c, "authorization") ?? "";
   const given = header.startsWith("Bearer ") ? header.slice(7) : "";
-  if (key !== undefined && given !== "" && sameSecret(given, key)) return;
+  if (access.key !== undefined && given !== "" && sameSecret(given, access.key)) return;
   throw new GatewayError(
     "forbidden",
-    "The admin API answers loopback clients, or others with the admin key.",
+    access.requireKey
+      ? "The admin API requires the admin key: send Authorization: Bearer <admin.key>."
+      : "The admin API answers loopback clients, or others with the admin key.",
   );
 }
 
