@@ -138,7 +138,8 @@ export class Scheduler {
       inner = downstream(result.served, signal)[Symbol.asyncIterator]();
     };
     const onResult = (result: IteratorResult<GatewayEvent>) => {
-      if (result.done) finish();
+      // The slot is given back at the done event: a consumer may stop reading there and never return us.
+      if (result.done || result.value.type === "done") finish();
       else if (result.value.type === "token") firstTokenMs ??= clock.now();
       return result;
     };
