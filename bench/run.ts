@@ -8,6 +8,7 @@ import { microBatching } from "./scenarios/micro-batching.js";
 import { overhead } from "./scenarios/overhead.js";
 import { overload } from "./scenarios/overload.js";
 import { policies } from "./scenarios/policies.js";
+import { proxyMemory } from "./scenarios/proxy-memory.js";
 import { semanticEval } from "./scenarios/semantic-eval.js";
 import { simulateSpeed } from "./scenarios/simulate-speed.js";
 import { sloOverload } from "./scenarios/slo-overload.js";
@@ -26,6 +27,7 @@ const SCENARIOS: readonly Scenario[] = [
   overload,
   policies,
   memory,
+  proxyMemory,
   semanticEval,
   cache,
   sloOverload,
