@@ -6,6 +6,7 @@ import { type Composed, compose } from "../../src/compose.js";
 import { parseConfig } from "../../src/config/load.js";
 import { SystemClock } from "../../src/core/clock.js";
 import {
+  cacheResults,
   census,
   describeCensus,
   drivePipeline,
@@ -25,9 +26,15 @@ const TOTAL = 20_000;
 const WARM_UP = 400;
 
 /** The mix, by request index (deterministic): what the client asks for and how it behaves. */
+/**
+ * Cacheable prompts (temperature 0): a new one every 200 requests, 50 in turn. Each new one is generated once
+ * while the identical requests that arrive meanwhile join it (single-flight), then served from the store.
+ */
+const cacheable = (i: number) => `cached ${Math.floor(i / 200) % 50}`;
+
 function mix(i: number): MixRequest {
   const ok = { model: "m", content: "ok", stream: false, temperature: 1, maxTokens: 16 };
-  // Timeouts are slow on the wall clock (100-300 ms each): one request in 100 of each kind.
+  // Timeouts are slow on the wall clock (50-150 ms each): one request in 100 of each kind.
   if (i % 100 === 18) return { ...ok, model: "m-short", content: "hang" }; // no first token in time
   if (i % 100 === 38) return { ...ok, model: "m-short", content: "trickle", stream: true }; // total timeout
   switch (i % 20) {
@@ -37,9 +44,9 @@ function mix(i: number): MixRequest {
     case 9:
       return { ...ok, content: "flaky" }; // a 503 on the first attempt, retried on the other replica
     case 10:
-      return { ...ok, temperature: 0 }; // cacheable: stored once, then hits and coalesced followers
+      return { ...ok, content: cacheable(i), temperature: 0 };
     case 11:
-      return { ...ok, temperature: 0, stream: true };
+      return { ...ok, content: cacheable(i), temperature: 0, stream: true };
     default:
       return { ...ok, stream: i % 2 === 0 };
   }
@@ -73,7 +80,12 @@ beforeAll(async () => {
       {
         id: "m-short",
         profile: "Llama-3.1-8B",
-        routing: { timeouts: { firstTokenMs: 100, totalMs: 300 }, retries: { maxAttempts: 2 } },
+        routing: {
+          timeouts: { firstTokenMs: 50, totalMs: 150 },
+          retries: { maxAttempts: 2 },
+          // Every one of these requests is meant to time out: the breaker must not turn them into fast 503s.
+          breaker: { consecutiveFailures: 100_000, minRequests: 100_000 },
+        },
       },
     ],
     deployments: [
@@ -109,17 +121,26 @@ describe("openai-http: per-request state", () => {
       drivePipeline({ composed: gateway, total, concurrency: 64, request: mix });
     await drive(WARM_UP);
     const before = await census();
+    const cacheBefore = await cacheResults(gateway);
 
+    const started = performance.now();
     const outcomes = await drive(TOTAL);
+    const seconds = (performance.now() - started) / 1000;
     const after = await census();
-    const summary = `before: ${describeCensus(before)}; after ${TOTAL}: ${describeCensus(after)}; outcomes ${JSON.stringify(outcomes)}`;
+    const cacheAfter = await cacheResults(gateway);
+    const cache = Object.fromEntries(
+      Object.entries(cacheAfter).map(([result, n]) => [result, n - (cacheBefore[result] ?? 0)]),
+    );
+    const summary = `before: ${describeCensus(before)}; after ${TOTAL} (${seconds.toFixed(1)} s): ${describeCensus(after)}; outcomes ${JSON.stringify(outcomes)}; cache ${JSON.stringify(cache)}`;
     console.info(`openai-http leak test: ${summary}`);
 
     // Every kind of ending happened.
     expect(outcomes["ok"], summary).toBeGreaterThan(TOTAL * 0.8);
     expect(outcomes["aborted"], summary).toBe(TOTAL / 10);
-    expect(outcomes["timeout"], summary).toBeGreaterThan(0);
+    expect(outcomes["timeout"], summary).toBe(TOTAL / 50);
     expect(outcomes["backend_error"], summary).toBeGreaterThan(0);
+    expect(cache["coalesced"], summary).toBeGreaterThan(0);
+    expect(cache["hit"], summary).toBeGreaterThan(0);
     expect(await leftInFlight(gateway)).toEqual({});
     // Back to the warm-up level: nothing grows with the number of requests (a leak of one object per request
     // would be +20,000; the slack covers connections the pools opened or closed meanwhile).

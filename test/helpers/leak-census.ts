@@ -201,3 +201,13 @@ export async function leftInFlight(composed: Composed): Promise<Record<string, n
   );
   return left;
 }
+
+/** The cache's decisions so far (hit, miss, coalesced, bypass...), summed over models. */
+export async function cacheResults(composed: Composed): Promise<Record<string, number>> {
+  const results: Record<string, number> = {};
+  for (const { labels, value } of (await composed.metrics.cacheRequests.get()).values) {
+    const result = String(labels.result);
+    results[result] = (results[result] ?? 0) + value;
+  }
+  return results;
+}
