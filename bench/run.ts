@@ -9,6 +9,7 @@ import { overhead } from "./scenarios/overhead.js";
 import { overload } from "./scenarios/overload.js";
 import { overloadLong } from "./scenarios/overload-long.js";
 import { policies } from "./scenarios/policies.js";
+import { proxyMemory } from "./scenarios/proxy-memory.js";
 import { semanticEval } from "./scenarios/semantic-eval.js";
 import { simulateSpeed } from "./scenarios/simulate-speed.js";
 import { sloOverload } from "./scenarios/slo-overload.js";
@@ -28,6 +29,7 @@ const SCENARIOS: readonly Scenario[] = [
   overload,
   policies,
   memory,
+  proxyMemory,
   semanticEval,
   cache,
   sloOverload,

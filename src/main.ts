@@ -205,8 +205,17 @@ function createLogger(config: Config): Logger {
 }
 
 /**
+ * After the grace period, how long closing the backends and the store may take before the process is made to
+ * exit. A clean shutdown leaves nothing on the event loop and exits long before; this is the backstop.
+ */
+const CLOSE_DEADLINE_MS = 3000;
+
+/**
  * Listens, logs the start-up line (JSON with `port`: harnesses wait for it), and on SIGTERM/SIGINT turns
  * /readyz to 503, drains in-flight requests for at most server.shutdownGraceMs, closes the backends and exits 0.
+ * The exit is the event loop running empty: every socket and timer is released by then. Should something
+ * still hold it CLOSE_DEADLINE_MS past the grace period, the process logs what (getActiveResourcesInfo) and
+ * exits 1, so a leak shows up as a failed shutdown rather than a process that never stops.
  */
 async function listenUntilSignal(options: {
   config: Config;
@@ -242,6 +251,15 @@ async function listenUntilSignal(options: {
         { signal, graceMs: config.server.shutdownGraceMs },
         "shutting down: draining in-flight requests",
       );
+      // Unref'd: it fires only when something else still keeps the process alive.
+      setTimeout(() => {
+        logger.error(
+          { handles: process.getActiveResourcesInfo() },
+          "still running after shutdown: something was not released; exiting",
+        );
+        logger.flush();
+        process.exit(1);
+      }, config.server.shutdownGraceMs + CLOSE_DEADLINE_MS).unref();
       await server.close(config.server.shutdownGraceMs);
       await composed.close();
       logger.info("stopped");

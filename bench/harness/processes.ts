@@ -10,6 +10,8 @@ export interface ServerProcess {
   baseUrl: string;
   /** Resident set size of the process now, from /proc (Linux), in bytes. */
   rssBytes(): number;
+  /** Settles when the process exits, with its code (or the signal that ended it). */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stop(): Promise<void>;
 }
 
@@ -59,10 +61,18 @@ export function startServer(options: {
 
 function wrap(name: string, child: ChildProcess, port: number): ServerProcess {
   const pid = child.pid ?? -1;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      resolve({ code: child.exitCode, signal: child.signalCode });
+      return;
+    }
+    child.once("exit", (code, signal) => resolve({ code, signal }));
+  });
   return {
     name,
     port,
     pid,
+    exited,
     baseUrl: `http://127.0.0.1:${port}`,
     rssBytes: () => {
       const status = readFileSync(`/proc/${pid}/status`, "utf8");
@@ -71,7 +81,8 @@ function wrap(name: string, child: ChildProcess, port: number): ServerProcess {
     },
     stop: () =>
       new Promise((resolve) => {
-        if (child.exitCode !== null) {
+        // A process ended by a signal has no exit code, only a signal code.
+        if (child.exitCode !== null || child.signalCode !== null) {
           resolve();
           return;
         }

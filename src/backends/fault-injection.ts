@@ -119,7 +119,8 @@ export class FaultInjectingBackend implements Backend {
       );
     }
     if (fault.mode === "hang") {
-      await sleep(this.#clock, 2 ** 31, signal).catch(() => undefined);
+      // No timer: a hung replica answers never, and the dispatcher's timeouts (or the client) abort it.
+      await abortOf(signal);
       return;
     }
     const tracked = this.#track(signal);
@@ -139,6 +140,8 @@ export class FaultInjectingBackend implements Backend {
         else {
           const stretch = (ms: number) => Math.max(ms, start + (ms - start) * factor);
           const { timings } = event;
+          // As on the healthy path: released at the done event, which is where consumers stop reading.
+          tracked.release();
           yield {
             ...event,
             timings: {
@@ -186,4 +189,10 @@ export class FaultInjectingBackend implements Backend {
       retryAfterSeconds: 1,
     });
   }
+}
+
+/** Resolves when `signal` aborts (at once when it already has); the listener goes with it. */
+function abortOf(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
 }

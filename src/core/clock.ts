@@ -19,6 +19,12 @@ export interface Clock {
   clearTimer(handle: TimerHandle): void;
 }
 
+/**
+ * The longest delay Node's timers take (2^31 - 1 ms, about 24.8 days). A longer one fires after 1 ms, with
+ * only a TimeoutOverflowWarning to say so; a "practically never" timeout must not turn into "now".
+ */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Real time: performance.now() for the timeline, Date.now() for the epoch. */
 export class SystemClock implements Clock {
   #nextId = 1;
@@ -39,7 +45,7 @@ export class SystemClock implements Clock {
       fn();
     };
     // setTimeout clamps to >= 1 ms; a zero delay should not cost a millisecond.
-    this.#timers.set(id, delayMs <= 0 ? setImmediate(run) : setTimeout(run, delayMs));
+    this.#timers.set(id, delayMs <= 0 ? setImmediate(run) : setTimeout(run, Math.min(delayMs, MAX_TIMER_MS)));
     return { id };
   }
 

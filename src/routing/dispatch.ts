@@ -92,13 +92,11 @@ export async function* dispatch(options: {
     }
     // The replica answered: from here on a failure is final (no retry after the first event). The loop is
     // inline (no nested generator) because every token of every response passes through it.
-    let finished = false;
     try {
       let result = first;
       for (;;) {
         const event = run.handle(result);
         if (event.type === "done") {
-          finished = true;
           yield event;
           return;
         }
@@ -106,10 +104,9 @@ export async function* dispatch(options: {
         result = await run.next();
       }
     } catch (error) {
-      finished = true;
       throw run.fail(error);
     } finally {
-      await run.close(finished);
+      await run.close();
     }
   }
   throw unavailable(pool.model, lastError);
@@ -183,7 +180,10 @@ class Attempt {
       this.#checkEnded(first);
       return first;
     } catch (error) {
-      throw this.#fail(error);
+      const failure = this.#fail(error);
+      // A timeout can land while the replica still hands over an event: its stream is then left open.
+      await this.#iterator?.return?.();
+      throw failure;
     }
   }
 
@@ -198,10 +198,14 @@ class Attempt {
     return (this.#iterator as AsyncIterator<GenerationEvent>).next();
   }
 
-  /** Releases the attempt; closes the replica's stream when the consumer stopped before its end. */
-  async close(finished: boolean): Promise<void> {
+  /**
+   * Releases the attempt and closes the replica's stream, however it ended. After a `done` event too: the
+   * dispatcher never reads past it, so without return() a backend generator would stay suspended at its last
+   * yield, and whatever its `finally` releases (timers, listeners, sockets) would outlive the request.
+   */
+  async close(): Promise<void> {
     this.#release();
-    if (!finished) await this.#iterator?.return?.();
+    await this.#iterator?.return?.();
   }
 
   /** Records a failed attempt (breaker), releases it, and returns the error to report. */
@@ -222,6 +226,8 @@ class Attempt {
 
   #done(event: DoneEvent): DispatchEvent {
     const { clock } = this.#options;
+    // The generation is over: its timers and its listener go now, not when a consumer returns the stream.
+    this.#release();
     this.#member.breaker.onSuccess(clock.now());
     const generated = event.usage.completionTokens;
     if (generated > 1 && this.#firstTokenMs !== undefined) {

@@ -157,7 +157,8 @@ export class Scheduler {
     const onResult = (result: IteratorResult<GatewayEvent>) => {
       if (result.done) finish();
       else if (result.value.type === "done") {
-        // The last event by contract: release now rather than when (if ever) the consumer reads past it.
+        // The last event by contract: the slot is given back here, as a consumer may stop reading at it and
+        // never return the stream.
         completionTokens = result.value.usage.completionTokens;
         finish();
       } else if (firstTokenMs === undefined) {

@@ -42,3 +42,37 @@ describe("FaultInjectingBackend", () => {
     expect(wrapped.inFlight).toBe(0);
   });
 });
+
+describe("FaultInjectingBackend with a fault set: per-request state", () => {
+  it("slow: lets go at the done event, read no further (no abort handle kept, no timer left)", async () => {
+    const { clock, backend } = makeBackend();
+    const wrapped = new FaultInjectingBackend(backend, { clock, random: new SeededRandom(1) });
+    wrapped.setFault({ mode: "slow", factor: 2 });
+    const events = wrapped
+      .generate(makeRequest("r", { maxTokens: 4 }), new AbortController().signal)
+      [Symbol.asyncIterator]();
+    const read = (async () => {
+      for (;;) {
+        const result = await events.next();
+        if (result.done || result.value.type === "done") return result;
+      }
+    })();
+    await clock.runUntilIdle();
+    expect(await read).toMatchObject({ value: { type: "done" } });
+    expect(wrapped.inFlight).toBe(0);
+    expect(clock.pending).toBe(0);
+  });
+
+  it("hang: arms no timer, and ends (without a done event) when the request is aborted", async () => {
+    const { clock, backend } = makeBackend();
+    const wrapped = new FaultInjectingBackend(backend, { clock, random: new SeededRandom(1) });
+    wrapped.setFault({ mode: "hang" });
+    const client = new AbortController();
+    const next = wrapped.generate(makeRequest("r"), client.signal)[Symbol.asyncIterator]().next();
+    await clock.advance(60_000);
+    // A 2^31 ms sleep stood here: on the system clock Node fires such a timer after 1 ms, ending the "hang".
+    expect(clock.pending).toBe(0);
+    client.abort(new Error("deadline"));
+    expect(await next).toEqual({ done: true, value: undefined });
+  });
+});

@@ -1,4 +1,4 @@
-import { once } from "node:events";
+import { getEventListeners, once } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as delay } from "node:timers/promises";
@@ -467,6 +467,25 @@ describe("openai-http against a stub upstream", () => {
       gpuSeconds: 0,
       replicaId: "upstream/0",
     });
+  });
+
+  it("releases its timers, its listener and its running count at the done event, returned or not", async () => {
+    useBackend();
+    const signal = new AbortController().signal;
+    const events = backend.generate(chatRequest("ok"), signal)[Symbol.asyncIterator]();
+    let result = await events.next();
+    expect(backend.snapshot().running).toBe(1);
+    expect(clock.pending).toBe(1); // the total deadline; the first-token one went with the first token
+    expect(getEventListeners(signal, "abort")).toHaveLength(1);
+    while (!result.done && result.value.type !== "done") result = await events.next();
+    // Read up to the done event and no further, as the dispatcher used to: nothing is held any more. The total
+    // deadline (600 s by default) once stayed armed here, with the request's AbortController in its closure.
+    expect(result.value).toMatchObject({ type: "done" });
+    expect(clock.pending).toBe(0);
+    expect(getEventListeners(signal, "abort")).toHaveLength(0);
+    expect(backend.snapshot().running).toBe(0);
+    expect(await events.next()).toEqual({ done: true, value: undefined });
+    expect(backend.snapshot().running).toBe(0);
   });
 
   it("posts completions to /v1/completions with the prompt text", async () => {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { SystemClock, sleep, VirtualClock } from "../../src/core/clock.js";
 
 describe("VirtualClock", () => {
@@ -98,5 +98,17 @@ describe("SystemClock", () => {
     clock.clearTimer(handle);
     await new Promise((resolve) => setImmediate(resolve));
     expect(cancelledRan).toBe(false);
+  });
+
+  it("holds a delay beyond Node's timer limit at the limit, rather than firing it after 1 ms", () => {
+    const clock = new SystemClock();
+    const setTimeoutSpy = vi.spyOn(globalThis, "setTimeout");
+    try {
+      const handle = clock.setTimer(2 ** 31, () => {});
+      expect(setTimeoutSpy).toHaveBeenCalledWith(expect.any(Function), 2 ** 31 - 1);
+      clock.clearTimer(handle);
+    } finally {
+      setTimeoutSpy.mockRestore();
+    }
   });
 });

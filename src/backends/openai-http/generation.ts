@@ -23,6 +23,9 @@ export interface GenerationDeps {
   replicaId: string;
   health: PassiveHealth;
   isClosed(): boolean;
+  /** Called once when the upstream request starts, and once when everything it held has been released. */
+  onStart(): void;
+  onEnd(): void;
 }
 
 /** Error bodies beyond this are not read: an OpenAI error object is a few hundred bytes. */
@@ -36,6 +39,11 @@ type StopReason = "client" | "first-token" | "total";
  * as it arrives (no buffering), and the usage chunk into the `done` event. Deadlines run on the injected clock.
  * Aborting `signal`, or the consumer leaving the loop, aborts the upstream request at once: undici destroys
  * the socket, so the upstream sees the disconnect and frees the sequence.
+ *
+ * Everything made for the request (both timers, the upstream AbortController, the listener on `signal`) is
+ * released before the final events are yielded, not only in `finally`: consumers stop reading at the `done`
+ * event and may never ask for the end of the stream, and a 600 s total timer left behind kept one Timeout and
+ * one AbortController per request alive for ten minutes.
  */
 export async function* streamGeneration(
   deps: GenerationDeps,
@@ -43,6 +51,7 @@ export async function* streamGeneration(
   signal: AbortSignal,
 ): AsyncGenerator<GenerationEvent> {
   const { clock, timeouts, replicaId } = deps;
+  if (deps.isClosed()) throw new GatewayError("service_unavailable", `replica ${replicaId} is closed`);
   if (signal.aborted) return;
   const call = upstreamCall(request, deps.upstreamModel ?? request.model);
   const upstream = new AbortController();
@@ -69,6 +78,20 @@ export async function* streamGeneration(
   };
   /** True once the response body was read to its end: nothing is left to abort. */
   let bodyConsumed = false;
+  let released = false;
+  deps.onStart();
+  /** Idempotent: called before the final events and again (as a no-op then) in `finally`. */
+  const release = () => {
+    if (released) return;
+    released = true;
+    signal.removeEventListener("abort", onAbort);
+    clearFirstTokenTimer();
+    if (totalTimer !== undefined) clock.clearTimer(totalTimer);
+    totalTimer = undefined;
+    // Also reached when the consumer stops early: the still-open upstream request must not run on.
+    if (!bodyConsumed && !upstream.signal.aborted) upstream.abort(new Error("generation ended early"));
+    deps.onEnd();
+  };
   const context: FailureContext & { headersReceived: boolean } = {
     replicaId,
     tokensYielded: false,
@@ -185,6 +208,7 @@ export async function* streamGeneration(
     }
     const endMs = clock.now();
     const usage = state.usage(request);
+    release();
     // The upstream may pack several tokens into one delta (vLLM does while detokenising): the remainder goes
     // out as one empty event, so the token events always add up to usage.completionTokens.
     const missing = usage.completionTokens - state.deltas;
@@ -205,11 +229,7 @@ export async function* streamGeneration(
       replicaId,
     };
   } finally {
-    signal.removeEventListener("abort", onAbort);
-    clearFirstTokenTimer();
-    if (totalTimer !== undefined) clock.clearTimer(totalTimer);
-    // Also reached when the consumer stops early: the still-open upstream request must not run on.
-    if (!bodyConsumed && !upstream.signal.aborted) upstream.abort(new Error("generation ended early"));
+    release();
   }
 }
 

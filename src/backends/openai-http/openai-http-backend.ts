@@ -2,7 +2,7 @@ import { Pool } from "undici";
 import { GatewayError } from "../../core/errors.js";
 import type { GenerationEvent, GenerationRequest } from "../../core/types.js";
 import type { Backend, ReplicaInfo, ReplicaSnapshot } from "../backend.js";
-import { streamGeneration } from "./generation.js";
+import { type GenerationDeps, streamGeneration } from "./generation.js";
 import { type OpenAiHttpBackendOptions, validateOpenAiHttpOptions } from "./options.js";
 import { PassiveHealth } from "./passive-health.js";
 
@@ -36,17 +36,17 @@ export type { OpenAiHttpBackendOptions } from "./options.js";
 
 export class OpenAiHttpBackend implements Backend {
   readonly replica: ReplicaInfo;
-  readonly #options: OpenAiHttpBackendOptions;
   readonly #pool: Pool;
   readonly #basePath: string;
   readonly #headers: Readonly<Record<string, string>>;
   readonly #health: PassiveHealth;
+  /** What every generation shares, built once rather than per request. */
+  readonly #generationDeps: GenerationDeps;
   #running = 0;
   #closed = false;
 
   constructor(options: OpenAiHttpBackendOptions) {
     validateOpenAiHttpOptions(options);
-    this.#options = options;
     this.replica = options.replica;
     const url = new URL(options.baseUrl);
     this.#basePath = url.pathname.replace(/\/+$/, "");
@@ -65,10 +65,29 @@ export class OpenAiHttpBackend implements Backend {
       failuresBeforeUnready: options.health?.failuresBeforeUnready ?? 3,
       probeAfterMs: options.health?.probeAfterMs ?? 5000,
     });
+    this.#generationDeps = {
+      pool: this.#pool,
+      basePath: this.#basePath,
+      headers: this.#headers,
+      upstreamModel: options.upstreamModel,
+      timeouts: options.timeouts,
+      clock: options.clock,
+      replicaId: this.replica.id,
+      health: this.#health,
+      isClosed: () => this.#closed,
+      // Counted by the generation itself, which ends the count when it releases (at its done event at the
+      // latest), not when its iterator is finally returned: a consumer may never return it.
+      onStart: () => {
+        this.#running++;
+      },
+      onEnd: () => {
+        this.#running--;
+      },
+    };
   }
 
   generate(request: GenerationRequest, signal: AbortSignal): AsyncIterable<GenerationEvent> {
-    return this.#generate(request, signal);
+    return streamGeneration(this.#generationDeps, request, signal);
   }
 
   /** Active health check: `GET /v1/models`, which every OpenAI-compatible server answers. */
@@ -107,30 +126,6 @@ export class OpenAiHttpBackend implements Backend {
     if (this.#closed) return;
     this.#closed = true;
     await this.#pool.destroy();
-  }
-
-  async *#generate(request: GenerationRequest, signal: AbortSignal): AsyncGenerator<GenerationEvent> {
-    if (this.#closed) throw new GatewayError("service_unavailable", `replica ${this.replica.id} is closed`);
-    this.#running++;
-    try {
-      yield* streamGeneration(
-        {
-          pool: this.#pool,
-          basePath: this.#basePath,
-          headers: this.#headers,
-          upstreamModel: this.#options.upstreamModel,
-          timeouts: this.#options.timeouts,
-          clock: this.#options.clock,
-          replicaId: this.replica.id,
-          health: this.#health,
-          isClosed: () => this.#closed,
-        },
-        request,
-        signal,
-      );
-    } finally {
-      this.#running--;
-    }
   }
 }
 
