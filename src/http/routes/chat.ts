@@ -24,7 +24,7 @@ export function chatRoutes(
     const sampling = samplingParams(body, body.max_completion_tokens);
     const requestId = c.get("requestId");
     const { slo, tenant, tier } = classify(c, pipeline);
-    const request = gateway.prepare({
+    const request = await gateway.prepare({
       kind: "chat",
       requestId,
       model: sampling.model,
