@@ -10,11 +10,12 @@ import cl100kApi from "gpt-tokenizer/encoding/cl100k_base";
  *
  * The rule: a pre-token of at most MAX_PIECE_BYTES UTF-8 bytes is encoded exactly as gpt-tokenizer (and
  * tiktoken) encode it. A longer one is cut, at character boundaries, into chunks of at most MAX_PIECE_BYTES
- * and each chunk is merged on its own: the cost is linear (about 0.5 µs per byte here, against about 0.1 µs
- * per byte for English prose), and the count can only be off by about one token per chunk, upwards (no merge
- * crosses a cut). 256 bytes is past every pre-token of ordinary prose and code (words, indentation, a
- * "-----" rule); runs that long are CJK or Thai sentences without punctuation, base64 without digits, or
- * padding, where a token more or less per 85 characters does not matter.
+ * and each chunk is merged on its own. The cost is then linear: 1 MiB of the worst shapes measured (random
+ * punctuation, CJK, emoji, letters; one repeated character) takes 70-300 ms, against about 120 ms for 1 MiB
+ * of English (bench/scenarios/big-prompt.ts). The count is approximate: no merge crosses a cut, so it is
+ * about one token more per chunk (never fewer in the tests). 256 bytes is past every pre-token of ordinary
+ * prose and code (words, indentation, an 80-column "-----" rule); runs that long are CJK or Thai without
+ * punctuation, base64 without digits, or padding, where a token more per 85 to 256 characters does not matter.
  */
 export const MAX_PIECE_BYTES = 256;
 
@@ -31,8 +32,6 @@ interface BpeCore {
   getBpeRankFromString(piece: string): number | undefined;
   /** One pre-token, through the library's merge cache (the path its own `encode` takes). */
   bytePairEncode(piece: string): number[];
-  /** UTF-8 bytes, uncached. */
-  bytePairMerge(bytes: Uint8Array): number[];
 }
 
 export interface BpeEncoder {
@@ -48,7 +47,6 @@ export function createCl100kBpe(): BpeEncoder {
   const core = checkedCore(
     (cl100kApi as unknown as { bytePairEncodingCoreProcessor?: unknown }).bytePairEncodingCoreProcessor,
   );
-  const utf8 = new TextEncoder();
   const append = (out: number[], tokens: readonly number[]) => {
     for (let i = 0; i < tokens.length; i++) out.push(tokens[i] as number);
   };
@@ -59,19 +57,16 @@ export function createCl100kBpe(): BpeEncoder {
         const piece = match[0];
         const rank = core.getBpeRankFromString(piece);
         if (rank !== undefined) out.push(rank);
-        // A UTF-16 code unit is at most 3 UTF-8 bytes: short pieces need no byte count.
+        // A UTF-16 code unit is at most 3 UTF-8 bytes: a short piece is one chunk without counting.
         else if (piece.length * 3 <= MAX_PIECE_BYTES) append(out, core.bytePairEncode(piece));
         else {
-          const bytes = utf8.encode(piece);
-          if (bytes.length <= MAX_PIECE_BYTES) append(out, core.bytePairEncode(piece));
-          else {
-            for (let at = 0; at < bytes.length; ) {
-              const end = chunkEnd(bytes, at);
-              append(out, core.bytePairMerge(bytes.subarray(at, end)));
-              at = end;
-              if (due()) yield;
-            }
-            sinceCheck = 0;
+          // Chunks go through the library's merge cache too, so a run of one repeated character costs one
+          // chunk's merge; a cached chunk is at most MAX_PIECE_BYTES, like any other cached piece.
+          for (let at = 0; at < piece.length; ) {
+            const end = chunkEnd(piece, at);
+            append(out, core.bytePairEncode(end - at === piece.length ? piece : piece.slice(at, end)));
+            at = end;
+            if (at < piece.length && due()) yield;
           }
         }
         if (++sinceCheck === PIECES_PER_CHECK) {
@@ -83,11 +78,27 @@ export function createCl100kBpe(): BpeEncoder {
   };
 }
 
-/** End of the chunk starting at `at`: MAX_PIECE_BYTES on, moved back off UTF-8 continuation bytes (10xxxxxx). */
-function chunkEnd(bytes: Uint8Array, at: number): number {
-  let end = Math.min(at + MAX_PIECE_BYTES, bytes.length);
-  while (end < bytes.length && end > at + 1 && ((bytes[end] as number) & 0xc0) === 0x80) end--;
-  return end;
+/**
+ * End (exclusive, in UTF-16 code units) of the chunk of `piece` starting at `start`: as many whole characters
+ * as fit in MAX_PIECE_BYTES of UTF-8 (a surrogate pair is one 4-byte character and is never split; a lone
+ * surrogate is 3 bytes, as TextEncoder writes U+FFFD for it). At least one character.
+ */
+export function chunkEnd(piece: string, start: number): number {
+  let bytes = 0;
+  let at = start;
+  while (at < piece.length) {
+    const unit = piece.charCodeAt(at);
+    const pair =
+      unit >= 0xd800 &&
+      unit <= 0xdbff &&
+      at + 1 < piece.length &&
+      (piece.charCodeAt(at + 1) & 0xfc00) === 0xdc00;
+    const size = unit < 0x80 ? 1 : unit < 0x800 ? 2 : pair ? 4 : 3;
+    if (bytes + size > MAX_PIECE_BYTES && at > start) break;
+    bytes += size;
+    at += pair ? 2 : 1;
+  }
+  return at;
 }
 
 function checkedCore(core: unknown): BpeCore {
@@ -95,8 +106,7 @@ function checkedCore(core: unknown): BpeCore {
   if (
     !(candidate?.tokenSplitRegex instanceof RegExp) ||
     typeof candidate.getBpeRankFromString !== "function" ||
-    typeof candidate.bytePairEncode !== "function" ||
-    typeof candidate.bytePairMerge !== "function"
+    typeof candidate.bytePairEncode !== "function"
   ) {
     throw new Error(
       "gpt-tokenizer's BytePairEncodingCore no longer has the members src/core/bpe.ts uses; check its release notes",
