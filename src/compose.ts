@@ -156,6 +156,7 @@ export function compose(options: ComposeOptions): Composed {
     logger,
     clock,
     bodyLimitBytes: config.server.bodyLimitBytes,
+    maxJsonDepth: config.server.maxJsonDepth,
     logPrompts: config.log.prompts,
     exposeRoutingHeaders: config.server.exposeRoutingHeaders,
     ...(config.admin.enabled && {

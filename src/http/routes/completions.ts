@@ -12,11 +12,11 @@ import { admitPrompt, classify, onGenerationDone } from "../request-context.js";
 
 export function completionRoutes(
   app: Hono<AppEnv>,
-  { gateway, pipeline, clock, bodyLimitBytes, exposeRoutingHeaders }: RouteDeps,
+  { gateway, pipeline, clock, bodyLimitBytes, maxJsonDepth, exposeRoutingHeaders }: RouteDeps,
 ): void {
   app.post("/v1/completions", async (c) => {
     c.set("endpoint", "completions");
-    const body = validateBody(completionRequestSchema, await readJson(c, bodyLimitBytes));
+    const body = validateBody(completionRequestSchema, await readJson(c, bodyLimitBytes, maxJsonDepth));
     if (body.echo)
       throw new GatewayError("unsupported_parameter", "echo is not supported.", { param: "echo" });
     if (body.suffix)
