@@ -3,6 +3,7 @@ import { writeResult } from "./lib/report.js";
 import { botFlood } from "./scenarios/bot-flood.js";
 import { cache } from "./scenarios/cache.js";
 import { fidelity } from "./scenarios/fidelity.js";
+import { fuzz } from "./scenarios/fuzz.js";
 import { memory } from "./scenarios/memory.js";
 import { microBatching } from "./scenarios/micro-batching.js";
 import { overhead } from "./scenarios/overhead.js";
@@ -33,6 +34,7 @@ const SCENARIOS: readonly Scenario[] = [
   botFlood,
   fidelity,
   simulateSpeed,
+  fuzz,
 ];
 
 const USAGE = `Usage: npm run bench -- <scenario> [--quick] [--solve-challenges] [--out DIR]
