@@ -9,13 +9,15 @@ import cl100kApi from "gpt-tokenizer/encoding/cl100k_base";
  * a 1 MiB run of letters, emoji, CJK or punctuation is one pre-token that would take minutes.
  *
  * The rule: a pre-token of at most MAX_PIECE_BYTES UTF-8 bytes is encoded exactly as gpt-tokenizer (and
- * tiktoken) encode it. A longer one is cut, at character boundaries, into chunks of at most MAX_PIECE_BYTES
- * and each chunk is merged on its own. The cost is then linear: 1 MiB of the worst shapes measured (random
- * punctuation, CJK, emoji, letters; one repeated character) takes 70-300 ms, against about 120 ms for 1 MiB
- * of English (bench/scenarios/big-prompt.ts). The count is approximate: no merge crosses a cut, so it is
- * about one token more per chunk (never fewer in the tests). 256 bytes is past every pre-token of ordinary
- * prose and code (words, indentation, an 80-column "-----" rule); runs that long are CJK or Thai without
- * punctuation, base64 without digits, or padding, where a token more per 85 to 256 characters does not matter.
+ * tiktoken) encode it. A longer one is cut, at character boundaries, into chunks of at most MAX_PIECE_BYTES,
+ * and each chunk is merged on its own, by the same rule, with a faster pair lookup than the library's. The
+ * cost is then linear: 1 MiB of the worst shapes measured (random letters, punctuation, whitespace, CJK, emoji)
+ * takes 0.25-0.5 s, one repeated character 30 ms, English prose about 50 ms (bench/scenarios/big-prompt.ts);
+ * the async tokenizer cuts any of them into slices of a few ms. The count of a long pre-token is approximate:
+ * no merge crosses a cut, so it is about one token more per chunk (never fewer in the tests). 256 bytes is past
+ * every pre-token of ordinary prose and code (words, indentation, an 80-column "-----" rule); runs that long
+ * are CJK or Thai without punctuation, base64 without digits, or padding, where a token more per 85 to 256
+ * characters does not matter.
  */
 export const MAX_PIECE_BYTES = 256;
 
@@ -29,6 +31,8 @@ const PIECES_PER_CHECK = 256;
  */
 interface BpeCore {
   readonly tokenSplitRegex: RegExp;
+  /** Rank -> the token: its text, or its bytes when they are not valid UTF-8. */
+  readonly bytePairRankDecoder: readonly (string | readonly number[] | undefined)[];
   getBpeRankFromString(piece: string): number | undefined;
   /** One pre-token, through the library's merge cache (the path its own `encode` takes). */
   bytePairEncode(piece: string): number[];
@@ -47,6 +51,7 @@ export function createCl100kBpe(): BpeEncoder {
   const core = checkedCore(
     (cl100kApi as unknown as { bytePairEncodingCoreProcessor?: unknown }).bytePairEncodingCoreProcessor,
   );
+  let byteRanks: ByteRanks | undefined;
   const append = (out: number[], tokens: readonly number[]) => {
     for (let i = 0; i < tokens.length; i++) out.push(tokens[i] as number);
   };
@@ -57,16 +62,29 @@ export function createCl100kBpe(): BpeEncoder {
         const piece = match[0];
         const rank = core.getBpeRankFromString(piece);
         if (rank !== undefined) out.push(rank);
-        // A UTF-16 code unit is at most 3 UTF-8 bytes: a short piece is one chunk without counting.
+        // A UTF-16 code unit is at most 3 UTF-8 bytes: a short piece needs no byte count.
         else if (piece.length * 3 <= MAX_PIECE_BYTES) append(out, core.bytePairEncode(piece));
         else {
-          // Chunks go through the library's merge cache too, so a run of one repeated character costs one
-          // chunk's merge; a cached chunk is at most MAX_PIECE_BYTES, like any other cached piece.
-          for (let at = 0; at < piece.length; ) {
-            const end = chunkEnd(piece, at);
-            append(out, core.bytePairEncode(end - at === piece.length ? piece : piece.slice(at, end)));
-            at = end;
-            if (at < piece.length && due()) yield;
+          const bytes = Buffer.from(piece, "utf8");
+          if (bytes.length <= MAX_PIECE_BYTES) append(out, core.bytePairEncode(piece));
+          else {
+            byteRanks ??= yield* byteRankTable(core.bytePairRankDecoder, due);
+            // One character per byte: a chunk, or a long token in it, is a slice.
+            const latin1 = bytes.toString("latin1");
+            let previous = "";
+            let previousTokens: number[] = [];
+            for (let at = 0; at < bytes.length; ) {
+              const end = chunkEnd(bytes, at);
+              const chunk = latin1.slice(at, end);
+              // A run of one repeated character or pattern cuts into equal chunks: merge one, reuse it.
+              if (chunk !== previous) {
+                previous = chunk;
+                previousTokens = mergeBytes(bytes, latin1, at, end, byteRanks);
+              }
+              append(out, previousTokens);
+              at = end;
+              if (at < bytes.length && due()) yield;
+            }
           }
         }
         if (++sinceCheck === PIECES_PER_CHECK) {
@@ -78,33 +96,112 @@ export function createCl100kBpe(): BpeEncoder {
   };
 }
 
+/** End of the chunk of UTF-8 `bytes` starting at `at`: MAX_PIECE_BYTES on, moved back to a character start. */
+export function chunkEnd(bytes: Uint8Array, at: number): number {
+  let end = Math.min(at + MAX_PIECE_BYTES, bytes.length);
+  // 10xxxxxx continues a character; invalid UTF-8 cannot occur (the bytes come from a JS string).
+  while (end < bytes.length && end > at + 1 && ((bytes[end] as number) & 0xc0) === 0x80) end--;
+  return end;
+}
+
 /**
- * End (exclusive, in UTF-16 code units) of the chunk of `piece` starting at `start`: as many whole characters
- * as fit in MAX_PIECE_BYTES of UTF-8 (a surrogate pair is one 4-byte character and is never split; a lone
- * surrogate is 3 bytes, as TextEncoder writes U+FFFD for it). At least one character.
+ * Every token's rank by its bytes, for the merge below: it looks up every adjacent pair, and gpt-tokenizer's
+ * own lookup (UTF-8 validation, then decoding, per pair) made 1 MiB of random letters cost 1.4 s. Tokens of
+ * up to SHORT_TOKEN_BYTES bytes are keyed by a number made of their bytes (no string is built to look one
+ * up); longer ones by their bytes as a latin1 string. Built on the first long pre-token (about 50 ms, in
+ * slices like the encoding).
  */
-export function chunkEnd(piece: string, start: number): number {
-  let bytes = 0;
-  let at = start;
-  while (at < piece.length) {
-    const unit = piece.charCodeAt(at);
-    const pair =
-      unit >= 0xd800 &&
-      unit <= 0xdbff &&
-      at + 1 < piece.length &&
-      (piece.charCodeAt(at + 1) & 0xfc00) === 0xdc00;
-    const size = unit < 0x80 ? 1 : unit < 0x800 ? 2 : pair ? 4 : 3;
-    if (bytes + size > MAX_PIECE_BYTES && at > start) break;
-    bytes += size;
-    at += pair ? 2 : 1;
+interface ByteRanks {
+  short: Map<number, number>;
+  long: Map<string, number>;
+}
+
+/** Three bytes and their count fit a small integer (V8 Smi), the fastest kind of Map key. */
+const SHORT_TOKEN_BYTES = 3;
+
+/** The bytes at..end (at most SHORT_TOKEN_BYTES) as one number, with their count above them. */
+function shortKey(bytes: Uint8Array, at: number, end: number): number {
+  let key = end - at;
+  for (let i = end - 1; i >= at; i--) key = (key << 8) | (bytes[i] as number);
+  return key;
+}
+
+function* byteRankTable(
+  decoder: readonly (string | readonly number[] | undefined)[],
+  due: () => boolean,
+): Generator<void, ByteRanks, undefined> {
+  const table: ByteRanks = { short: new Map(), long: new Map() };
+  for (let rank = 0; rank < decoder.length; rank++) {
+    const token = decoder[rank];
+    if (token === undefined) continue;
+    const bytes = typeof token === "string" ? Buffer.from(token, "utf8") : Uint8Array.from(token);
+    if (bytes.length <= SHORT_TOKEN_BYTES) table.short.set(shortKey(bytes, 0, bytes.length), rank);
+    else table.long.set(Buffer.from(bytes).toString("latin1"), rank);
+    if (rank % 4096 === 4095 && due()) yield;
   }
-  return at;
+  return table;
+}
+
+/** The rank of the token made of bytes at..end, if there is one. */
+function rankOf(
+  bytes: Uint8Array,
+  latin1: string,
+  at: number,
+  end: number,
+  ranks: ByteRanks,
+): number | undefined {
+  return end - at <= SHORT_TOKEN_BYTES
+    ? ranks.short.get(shortKey(bytes, at, end))
+    : ranks.long.get(latin1.slice(at, end));
+}
+
+/**
+ * Byte-pair merge of bytes[from, to), as gpt-tokenizer and tiktoken merge: the pair of adjacent parts with the
+ * lowest rank (leftmost on a tie) is merged until no pair is a token. Quadratic in the chunk, which is at most
+ * MAX_PIECE_BYTES long.
+ */
+function mergeBytes(bytes: Uint8Array, latin1: string, from: number, to: number, ranks: ByteRanks): number[] {
+  const length = to - from;
+  // starts[i] is where part i begins; starts[parts] is the end. pairRanks[i] ranks parts i and i + 1 merged.
+  const starts = new Int32Array(length + 1);
+  const pairRanks = new Float64Array(length);
+  for (let i = 0; i <= length; i++) starts[i] = from + i;
+  let parts = length;
+  const pairRank = (i: number) =>
+    i + 1 < parts
+      ? (rankOf(bytes, latin1, starts[i] as number, starts[i + 2] as number, ranks) ??
+        Number.POSITIVE_INFINITY)
+      : Number.POSITIVE_INFINITY;
+  for (let i = 0; i < parts; i++) pairRanks[i] = pairRank(i);
+  for (;;) {
+    let best = -1;
+    let bestRank = Number.POSITIVE_INFINITY;
+    for (let i = 0; i + 1 < parts; i++) {
+      if ((pairRanks[i] as number) < bestRank) {
+        bestRank = pairRanks[i] as number;
+        best = i;
+      }
+    }
+    if (best < 0) break;
+    // Merge parts best and best + 1: drop the boundary between them.
+    starts.copyWithin(best + 1, best + 2, parts + 1);
+    pairRanks.copyWithin(best + 1, best + 2, parts);
+    parts--;
+    pairRanks[best] = pairRank(best);
+    if (best > 0) pairRanks[best - 1] = pairRank(best - 1);
+  }
+  const tokens = new Array<number>(parts);
+  for (let i = 0; i < parts; i++) {
+    tokens[i] = rankOf(bytes, latin1, starts[i] as number, starts[i + 1] as number, ranks) as number;
+  }
+  return tokens;
 }
 
 function checkedCore(core: unknown): BpeCore {
   const candidate = core as Partial<BpeCore> | undefined;
   if (
     !(candidate?.tokenSplitRegex instanceof RegExp) ||
+    !Array.isArray(candidate.bytePairRankDecoder) ||
     typeof candidate.getBpeRankFromString !== "function" ||
     typeof candidate.bytePairEncode !== "function"
   ) {

@@ -1,6 +1,7 @@
 import * as cl100k from "gpt-tokenizer/encoding/cl100k_base";
 import { describe, expect, it } from "vitest";
-import { MAX_PIECE_BYTES } from "../../src/core/bpe.js";
+import { chunkEnd, MAX_PIECE_BYTES } from "../../src/core/bpe.js";
+import { SeededRandom } from "../../src/core/random.js";
 import { createCl100kTokenizer } from "../../src/core/tokenizer.js";
 
 const tokenizer = createCl100kTokenizer();
@@ -66,6 +67,30 @@ describe("cl100k tokenizer on hostile input", () => {
       expect(got.length, unit).toBeLessThanOrEqual(exact + chunks);
       // Still real tokens that decode to the text.
       expect(cl100k.decode(got)).toBe(text);
+    }
+  });
+
+  it("merges each chunk of a long pre-token exactly as gpt-tokenizer merges that chunk alone", () => {
+    const random = new SeededRandom(3);
+    const from = (chars: string) =>
+      Array.from({ length: 1500 }, () => chars[Math.floor(random.next() * chars.length)]).join("");
+    const shapes = [
+      from("abcdefghijklmnopqrstuvwxyz"),
+      from("àáâãäåæçèéêëìíîïðñòóôõöøùúûüýþÿ"),
+      from("漢字語文本中日"),
+      [...from("😀😁😂🤣😃😄😅")].join(""),
+      from(" \t\u00a0\u3000"),
+      from("!@#$%^&*()-_=+[]{};:,.<>/?|~"),
+    ];
+    for (const text of shapes) {
+      const bytes = Buffer.from(text, "utf8");
+      const expected: number[] = [];
+      for (let at = 0; at < bytes.length; ) {
+        const end = chunkEnd(bytes, at);
+        expected.push(...reference(bytes.subarray(at, end).toString("utf8")));
+        at = end;
+      }
+      expect(tokenizer.encode(text), text.slice(0, 10)).toEqual(expected);
     }
   });
 
