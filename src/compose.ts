@@ -190,7 +190,11 @@ function cachePolicy(config: Config, modelId: string): ModelCachePolicy {
     replay: own.replay ?? config.cache.replay,
   };
   if (own.semantic?.enabled) {
-    policy.semantic = { threshold: own.semantic.threshold, maxEntries: own.semantic.maxEntries };
+    policy.semantic = {
+      threshold: own.semantic.threshold,
+      maxEntries: own.semantic.maxEntries,
+      maxTextChars: own.semantic.maxTextChars,
+    };
   }
   return policy;
 }

@@ -207,6 +207,11 @@ export const modelCacheSchema = z
         threshold: z.number().gt(0).max(1).default(0.95),
         /** Prompts remembered for similarity search (per gateway process), least recently used evicted first. */
         maxEntries: positiveInt.max(1_000_000).default(10_000),
+        /**
+         * A prompt (its last message) longer than this skips the semantic index, both look-up and store: an
+         * embedding costs about 0.3 µs a character on the event loop (README: "Input limits").
+         */
+        maxTextChars: positiveInt.max(1_048_576).default(4096),
       })
       .strict()
       .optional(),

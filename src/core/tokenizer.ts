@@ -53,6 +53,9 @@ export interface TokenizerOptions {
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** Text to encode from which the async methods start on a new turn (about 5 ms of English). */
+const PAUSE_FIRST_CHARS = 64 * 1024;
+
 /**
  * cl100k_base with ChatML framing, the template OpenAI documents for cl100k chat models:
  * `<|im_start|>{role}\n{content}<|im_end|>\n` per message, then `<|im_start|>assistant\n` to prime the reply.
@@ -120,8 +123,15 @@ export function createCl100kTokenizer(options: TokenizerOptions = {}): Tokenizer
     return { text, tokens };
   }
 
-  /** Runs a step generator to the end, pausing whenever it reports its slice used up. */
-  async function sliced<T>(steps: (due: () => boolean) => Generator<void, T, undefined>): Promise<T> {
+  /**
+   * Runs a step generator to the end, pausing whenever it reports its slice used up. A long text (`chars`) is
+   * started on a turn of its own: its caller has just spent one on the request's body (parsing, validation).
+   */
+  async function sliced<T>(
+    chars: number,
+    steps: (due: () => boolean) => Generator<void, T, undefined>,
+  ): Promise<T> {
+    if (chars >= PAUSE_FIRST_CHARS) await pause();
     let sliceStart = now();
     const running = steps(() => now() - sliceStart >= sliceMs);
     for (;;) {
@@ -141,11 +151,16 @@ export function createCl100kTokenizer(options: TokenizerOptions = {}): Tokenizer
       return step.value;
     },
     encodeAsync: (text) =>
-      sliced(function* (due) {
+      sliced(text.length, function* (due) {
         const out: number[] = [];
         yield* bpe.encodeInto(text, out, due);
         return out;
       }),
-    encodeChatAsync: (messages, contentTokens) => sliced((due) => chatSteps(messages, contentTokens, due)),
+    encodeChatAsync: (messages, contentTokens) => {
+      let chars = 0;
+      for (const [i, message] of messages.entries())
+        if (contentTokens?.[i] === undefined) chars += message.content.length;
+      return sliced(chars, (due) => chatSteps(messages, contentTokens, due));
+    },
   };
 }
