@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { writeResult } from "./lib/report.js";
+import { bigPrompt } from "./scenarios/big-prompt.js";
 import { botFlood } from "./scenarios/bot-flood.js";
 import { cache } from "./scenarios/cache.js";
 import { fidelity } from "./scenarios/fidelity.js";
@@ -35,6 +36,7 @@ const SCENARIOS: readonly Scenario[] = [
   fidelity,
   simulateSpeed,
   fuzz,
+  bigPrompt,
 ];
 
 const USAGE = `Usage: npm run bench -- <scenario> [--quick] [--solve-challenges] [--out DIR]

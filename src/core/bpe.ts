@@ -68,7 +68,7 @@ export function createCl100kBpe(): BpeEncoder {
           const bytes = Buffer.from(piece, "utf8");
           if (bytes.length <= MAX_PIECE_BYTES) append(out, core.bytePairEncode(piece));
           else {
-            byteRanks ??= yield* byteRankTable(core.bytePairRankDecoder, due);
+            byteRanks ??= yield* byteRankTable(core, due);
             // One character per byte: a chunk, or a long token in it, is a slice.
             const latin1 = bytes.toString("latin1");
             let previous = "";
@@ -105,54 +105,59 @@ export function chunkEnd(bytes: Uint8Array, at: number): number {
 }
 
 /**
- * Every token's rank by its bytes, for the merge below: it looks up every adjacent pair, and gpt-tokenizer's
- * own lookup (UTF-8 validation, then decoding, per pair) made 1 MiB of random letters cost 1.4 s. Tokens of
- * up to SHORT_TOKEN_BYTES bytes are keyed by a number made of their bytes (no string is built to look one
- * up); longer ones by their bytes as a latin1 string. Built on the first long pre-token (about 50 ms, in
- * slices like the encoding).
+ * Token ranks by bytes, for the merge below, which looks up every adjacent pair: gpt-tokenizer's own lookup
+ * (validate the bytes as UTF-8, decode them, then look the text up) made 1 MiB of random letters cost 1.4 s.
+ * - up to SHORT_TOKEN_BYTES bytes: keyed by a small integer made of the bytes (no string built per look-up);
+ * - longer and all ASCII: the library's own text -> rank map (ASCII bytes read as latin1 are the same text);
+ * - longer with a byte over 0x7f: keyed by the bytes as a latin1 string (about 5,000 tokens).
+ * Built on the first long pre-token, in slices like the encoding (about 10 ms).
  */
 interface ByteRanks {
   short: Map<number, number>;
-  long: Map<string, number>;
+  longNonAscii: Map<string, number>;
+  longAscii: (text: string) => number | undefined;
 }
 
 /** Three bytes and their count fit a small integer (V8 Smi), the fastest kind of Map key. */
 const SHORT_TOKEN_BYTES = 3;
 
 /** The bytes at..end (at most SHORT_TOKEN_BYTES) as one number, with their count above them. */
-function shortKey(bytes: Uint8Array, at: number, end: number): number {
+function shortKey(bytes: ArrayLike<number>, at: number, end: number): number {
   let key = end - at;
   for (let i = end - 1; i >= at; i--) key = (key << 8) | (bytes[i] as number);
   return key;
 }
 
-function* byteRankTable(
-  decoder: readonly (string | readonly number[] | undefined)[],
-  due: () => boolean,
-): Generator<void, ByteRanks, undefined> {
-  const table: ByteRanks = { short: new Map(), long: new Map() };
+function* byteRankTable(core: BpeCore, due: () => boolean): Generator<void, ByteRanks, undefined> {
+  const table: ByteRanks = {
+    short: new Map(),
+    longNonAscii: new Map(),
+    longAscii: (text) => core.getBpeRankFromString(text),
+  };
+  const decoder = core.bytePairRankDecoder;
+  const codes: number[] = [];
   for (let rank = 0; rank < decoder.length; rank++) {
     const token = decoder[rank];
     if (token === undefined) continue;
-    const bytes = typeof token === "string" ? Buffer.from(token, "utf8") : Uint8Array.from(token);
-    if (bytes.length <= SHORT_TOKEN_BYTES) table.short.set(shortKey(bytes, 0, bytes.length), rank);
-    else table.long.set(Buffer.from(bytes).toString("latin1"), rank);
+    if (typeof token === "string" && isAscii(token)) {
+      if (token.length <= SHORT_TOKEN_BYTES) {
+        codes.length = 0;
+        for (let i = 0; i < token.length; i++) codes.push(token.charCodeAt(i));
+        table.short.set(shortKey(codes, 0, codes.length), rank);
+      }
+    } else {
+      const bytes = typeof token === "string" ? Buffer.from(token, "utf8") : Buffer.from(token);
+      if (bytes.length <= SHORT_TOKEN_BYTES) table.short.set(shortKey(bytes, 0, bytes.length), rank);
+      else table.longNonAscii.set(bytes.toString("latin1"), rank);
+    }
     if (rank % 4096 === 4095 && due()) yield;
   }
   return table;
 }
 
-/** The rank of the token made of bytes at..end, if there is one. */
-function rankOf(
-  bytes: Uint8Array,
-  latin1: string,
-  at: number,
-  end: number,
-  ranks: ByteRanks,
-): number | undefined {
-  return end - at <= SHORT_TOKEN_BYTES
-    ? ranks.short.get(shortKey(bytes, at, end))
-    : ranks.long.get(latin1.slice(at, end));
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
 }
 
 /**
@@ -162,6 +167,15 @@ function rankOf(
  */
 function mergeBytes(bytes: Uint8Array, latin1: string, from: number, to: number, ranks: ByteRanks): number[] {
   const length = to - from;
+  // nonAscii[i]: bytes over 0x7f in bytes[from, from + i), so any slice's ASCII-ness is one subtraction.
+  const nonAscii = new Int32Array(length + 1);
+  for (let i = 0; i < length; i++)
+    nonAscii[i + 1] = (nonAscii[i] as number) + ((bytes[from + i] as number) >> 7);
+  const rankOf = (at: number, end: number): number | undefined => {
+    if (end - at <= SHORT_TOKEN_BYTES) return ranks.short.get(shortKey(bytes, at, end));
+    const key = latin1.slice(at, end);
+    return nonAscii[end - from] === nonAscii[at - from] ? ranks.longAscii(key) : ranks.longNonAscii.get(key);
+  };
   // starts[i] is where part i begins; starts[parts] is the end. pairRanks[i] ranks parts i and i + 1 merged.
   const starts = new Int32Array(length + 1);
   const pairRanks = new Float64Array(length);
@@ -169,8 +183,7 @@ function mergeBytes(bytes: Uint8Array, latin1: string, from: number, to: number,
   let parts = length;
   const pairRank = (i: number) =>
     i + 1 < parts
-      ? (rankOf(bytes, latin1, starts[i] as number, starts[i + 2] as number, ranks) ??
-        Number.POSITIVE_INFINITY)
+      ? (rankOf(starts[i] as number, starts[i + 2] as number) ?? Number.POSITIVE_INFINITY)
       : Number.POSITIVE_INFINITY;
   for (let i = 0; i < parts; i++) pairRanks[i] = pairRank(i);
   for (;;) {
@@ -191,9 +204,7 @@ function mergeBytes(bytes: Uint8Array, latin1: string, from: number, to: number,
     if (best > 0) pairRanks[best - 1] = pairRank(best - 1);
   }
   const tokens = new Array<number>(parts);
-  for (let i = 0; i < parts; i++) {
-    tokens[i] = rankOf(bytes, latin1, starts[i] as number, starts[i + 1] as number, ranks) as number;
-  }
+  for (let i = 0; i < parts; i++) tokens[i] = rankOf(starts[i] as number, starts[i + 1] as number) as number;
   return tokens;
 }
 
