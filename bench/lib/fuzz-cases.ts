@@ -4,7 +4,7 @@ import { SeededRandom } from "../../src/core/random.js";
  * Hostile HTTP requests for the gateway, generated from a seed: the fuzz test (test/e2e/fuzz.test.ts, 2,000
  * cases) and the fuzz bench (bench/scenarios/fuzz.ts, 20,000) draw from this one generator. Each case is the
  * exact bytes of one HTTP/1.1 request (sent over a raw socket, so invalid UTF-8, odd methods, paths and header
- * values reach the server as written) with `Connection: close` and a correct Content-Length, except the
+ * values reach the server as written), keep-alive like an SDK's, with a correct Content-Length, except the
  * `malformed-http` cases.
  *
  * What the cases hold: invalid JSON (truncated, garbage, BOM, comments, bare values), wrong types, huge,
@@ -22,6 +22,8 @@ export interface FuzzCase {
   path: string;
   /** The whole request: request line, headers, body. */
   bytes: Buffer;
+  /** Of which body. */
+  bodyBytes: number;
   /**
    * True when the request is answered before the app sees it, with no JSON body: by Node's HTTP parser (not
    * valid HTTP/1.1, a method it does not know, a header block past 16 KiB) or by @hono/node-server (a request
@@ -249,13 +251,13 @@ class Gen {
     body: Buffer;
     acceptsHtml: boolean;
   }): FuzzCase {
-    const lines = [`${c.method} ${c.path} HTTP/1.1`, "Host: 127.0.0.1", "Connection: close"];
+    const lines = [`${c.method} ${c.path} HTTP/1.1`, "Host: 127.0.0.1"];
     for (const [name, value] of c.headers) lines.push(`${name}: ${value}`);
     lines.push(`Content-Length: ${c.body.length}`, "", "");
     const head = Buffer.from(lines.join("\r\n"), "latin1");
     const bytes = Buffer.concat([head, c.body]);
     const beforeApp = !KNOWN_METHODS.has(c.method) || head.length > 16 * 1024 || !c.path.startsWith("/");
-    return { ...c, bytes, beforeApp };
+    return { ...c, bytes, bodyBytes: c.body.length, beforeApp };
   }
 
   /** Requests Node's parser refuses: bad header bytes, conflicting framing, oversized header blocks. */
@@ -277,6 +279,7 @@ class Gen {
       method: "?",
       path: "?",
       bytes: Buffer.from(text, "latin1"),
+      bodyBytes: 0,
       beforeApp: true,
       acceptsHtml: false,
     };

@@ -48,20 +48,28 @@ export const fuzz: Scenario = {
         }),
       });
       await after.text();
-      const fiveHundreds = Object.entries(tally.byStatus)
-        .filter(([status]) => Number(status) >= 500 || status === "0")
-        .reduce((sum, [, n]) => sum + n, 0);
+      const count = (test: (status: number) => boolean) =>
+        Object.entries(tally.byStatus)
+          .filter(([status]) => test(Number(status)))
+          .reduce((sum, [, n]) => sum + n, 0);
+      const serverErrors = count((status) => status >= 500);
+      const unanswered = count((status) => status === 0);
       return {
         config: settings,
         results: {
           "responses by status": tally.byStatus,
           "/healthz during the run": { "GET /healthz every 10 ms": health },
           "rules broken": { count: tally.violations.length, first: tally.violations.slice(0, 20) },
+          "answers lost to a reset while an over-limit body was still being sent": {
+            count: tally.resetsWhileSending.length,
+            cases: tally.resetsWhileSending,
+          },
           "slowest cases": tally.slowest,
           "responses by case kind": tally.byKind,
         },
         notes: [
-          `${tally.cases} cases in ${seconds.toFixed(1)} s (${(tally.cases / seconds).toFixed(0)} req/s, ${settings.concurrency} at a time): ${fiveHundreds} responses >= 500 or missing, ${tally.violations.length} rules broken`,
+          `${tally.cases} cases in ${seconds.toFixed(1)} s (${(tally.cases / seconds).toFixed(0)} req/s, ${settings.concurrency} at a time): ${serverErrors} responses >= 500, ${unanswered} unanswered, ${tally.violations.length} rules broken`,
+          `${tally.resetsWhileSending.length} answers (status 0 above) lost to a connection reset while the client was still sending a body over the route's limit: the 413 path closes with the rest unread (no lingering close), so the kernel resets the connection under the client's write; the server answers on`,
           `/healthz meanwhile (${health.count} probes, ${health.failed} failed): p50 ${health.p50.toFixed(1)} ms, p99 ${health.p99.toFixed(1)} ms, max ${health.max.toFixed(1)} ms (sent ${(health.maxSentAtMs / 1000).toFixed(1)} s into the run)`,
           `a normal request afterwards: ${after.status}`,
         ],

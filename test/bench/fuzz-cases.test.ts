@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { FUZZ_CONFIG_TARGET, type FuzzCase, fuzzCases } from "../../bench/lib/fuzz-cases.js";
-import { checkResponse } from "../../bench/lib/fuzz-run.js";
+import { checkResponse, isResetWhileSending } from "../../bench/lib/fuzz-run.js";
 import type { RawResponse } from "../../bench/lib/raw-http.js";
 
 const cases = (seed: number, count: number) => [...fuzzCases({ seed, count, target: FUZZ_CONFIG_TARGET })];
@@ -92,5 +92,14 @@ describe("checkResponse", () => {
       checkResponse({ ...request, acceptsHtml: true }, response(403, "<html>", "text/html")),
     ).toBeUndefined();
     expect(checkResponse(request, response(403, "<html>", "text/html"))).toMatch(/content-type/);
+  });
+
+  it("tells a reset under an over-limit body from a missing answer", () => {
+    const reset = { ...response(0, ""), error: "write EPIPE" };
+    expect(isResetWhileSending({ ...request, bodyBytes: 2_000_000 }, reset)).toBe(true);
+    expect(isResetWhileSending({ ...request, bodyBytes: 100 }, reset)).toBe(false);
+    expect(
+      isResetWhileSending({ ...request, bodyBytes: 2_000_000 }, { ...reset, error: "no response" }),
+    ).toBe(false);
   });
 });

@@ -49,6 +49,8 @@ describe("fuzzing the HTTP API", () => {
       timeoutMs: 10_000,
     });
     expect(tally.violations).toEqual([]);
+    // Over-limit bodies whose 413 a reset may swallow (see FuzzTally.resetsWhileSending): rare, never more.
+    expect(tally.resetsWhileSending.length).toBeLessThan(20);
     expect(tally.cases).toBe(2000);
     // The cases reach the app's checks, not only the guard or the parser.
     expect(tally.byStatus["200"]).toBeGreaterThan(100);
