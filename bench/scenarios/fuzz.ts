@@ -58,7 +58,13 @@ export const fuzz: Scenario = {
         config: settings,
         results: {
           "responses by status": tally.byStatus,
-          "/healthz during the run": { "GET /healthz every 10 ms": health },
+          "/healthz during the run": {
+            "GET /healthz every 10 ms": {
+              healthz: health,
+              failed: health.failed,
+              slowestSentAtMs: health.maxSentAtMs,
+            },
+          },
           "rules broken": { count: tally.violations.length, first: tally.violations.slice(0, 20) },
           "answers lost to a reset while an over-limit body was still being sent": {
             count: tally.resetsWhileSending.length,
