@@ -92,6 +92,10 @@ export const bigPrompt: Scenario = {
       notes: [
         `slowest /healthz answer while a big request was served: ${worst.max.toFixed(1)} ms (${worst.name})`,
         `tokenizing 1 MiB: slowest shape ${slowestShape[0]} ${slowestShape[1].ms} ms, English prose ${tokenizerTimes["English prose"]?.ms} ms`,
+        ...Object.entries(served).map(([name, run]) => {
+          const r = run as { status: string; requestMs: number; healthz: { max: number; count: number } };
+          return `${name}: ${r.status} in ${r.requestMs} ms; ${r.healthz.count} /healthz probes meanwhile, slowest ${r.healthz.max.toFixed(1)} ms`;
+        }),
       ],
     };
   },
