@@ -12,7 +12,7 @@ import cl100kApi from "gpt-tokenizer/encoding/cl100k_base";
  * tiktoken) encode it. A longer one is cut, at character boundaries, into chunks of at most MAX_PIECE_BYTES,
  * and each chunk is merged on its own, by the same rule, with a faster pair lookup than the library's. The
  * cost is then linear: 1 MiB of the worst shapes measured (random letters, punctuation, whitespace, CJK, emoji)
- * takes 0.25-0.5 s, one repeated character 30 ms, English prose about 50 ms (bench/scenarios/big-prompt.ts);
+ * takes 0.25-0.6 s, one repeated character or English prose about 40 ms (bench/results/big-prompt.md);
  * the async tokenizer cuts any of them into slices of a few ms. The count of a long pre-token is approximate:
  * no merge crosses a cut, so it is about one token more per chunk (never fewer in the tests). 256 bytes is past
  * every pre-token of ordinary prose and code (words, indentation, an 80-column "-----" rule); runs that long

@@ -11,7 +11,7 @@ import type { ChatMessage } from "./types.js";
  * - per pre-token: longer than 256 bytes, it is encoded in chunks (src/core/bpe.ts has the rule), so the cost
  *   is linear in the text, never quadratic;
  * - per event-loop turn: the async methods pause (setImmediate) after every `sliceMs` of work, so a long prompt
- *   (about 80 ms for 1 MiB of English, 500 ms for 1 MiB of one letter) never holds the loop for longer; the
+ *   (about 40 ms for 1 MiB of English, up to 0.6 s for 1 MiB of random letters) never holds the loop longer; the
  *   sync methods are for callers off the request path (the simulator's workloads, tests).
  * Both give the same tokens.
  */
