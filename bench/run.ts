@@ -1,8 +1,10 @@
 import { parseArgs } from "node:util";
 import { writeResult } from "./lib/report.js";
+import { bigPrompt } from "./scenarios/big-prompt.js";
 import { botFlood } from "./scenarios/bot-flood.js";
 import { cache } from "./scenarios/cache.js";
 import { fidelity } from "./scenarios/fidelity.js";
+import { fuzz } from "./scenarios/fuzz.js";
 import { memory } from "./scenarios/memory.js";
 import { microBatching } from "./scenarios/micro-batching.js";
 import { overhead } from "./scenarios/overhead.js";
@@ -39,6 +41,8 @@ const SCENARIOS: readonly Scenario[] = [
   fidelity,
   simulateSpeed,
   storeHang,
+  fuzz,
+  bigPrompt,
 ];
 
 const USAGE = `Usage: npm run bench -- <scenario> [--quick] [--solve-challenges] [--out DIR]

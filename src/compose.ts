@@ -164,6 +164,7 @@ export function compose(options: ComposeOptions): Composed {
     clock,
     bodyLimitBytes: config.server.bodyLimitBytes,
     bodyIdleTimeoutMs: config.server.bodyIdleTimeoutMs,
+    maxJsonDepth: config.server.maxJsonDepth,
     logPrompts: config.log.prompts,
     exposeRoutingHeaders: config.server.exposeRoutingHeaders,
     ...(config.admin.enabled && {
@@ -206,7 +207,11 @@ function cachePolicy(config: Config, modelId: string): ModelCachePolicy {
     replay: own.replay ?? config.cache.replay,
   };
   if (own.semantic?.enabled) {
-    policy.semantic = { threshold: own.semantic.threshold, maxEntries: own.semantic.maxEntries };
+    policy.semantic = {
+      threshold: own.semantic.threshold,
+      maxEntries: own.semantic.maxEntries,
+      maxTextChars: own.semantic.maxTextChars,
+    };
   }
   return policy;
 }

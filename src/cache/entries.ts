@@ -9,7 +9,7 @@ import { type CachedGeneration, decodeEntry, encodeEntry } from "./entry.js";
 import { semanticParts } from "./key.js";
 import { toEntry } from "./replay.js";
 import { SemanticIndex } from "./semantic-index.js";
-import type { ModelCachePolicy } from "./types.js";
+import { DEFAULT_SEMANTIC_MAX_TEXT_CHARS, type ModelCachePolicy } from "./types.js";
 
 const KEY_PREFIX = "cache:v1:";
 
@@ -66,10 +66,12 @@ export class CacheEntries {
   async similar(
     request: GenerationRequest,
     threshold: number,
+    maxTextChars = DEFAULT_SEMANTIC_MAX_TEXT_CHARS,
   ): Promise<{ entry: CachedGeneration; similarity: number } | undefined> {
     const index = this.#semantic.get(request.model);
     if (index === undefined) return undefined;
     const { namespace, text } = semanticParts(request);
+    if (text.length > maxTextChars) return undefined;
     const nearest = index.nearest(namespace, embed(text));
     if (nearest === undefined || nearest.similarity < threshold) return undefined;
     const entry = await this.lookup(nearest.key, request.model);
@@ -114,6 +116,7 @@ export class CacheEntries {
     const index = this.#semantic.get(model);
     if (index !== undefined) {
       const { namespace, text } = semanticParts(request);
+      if (text.length > (policy.semantic?.maxTextChars ?? DEFAULT_SEMANTIC_MAX_TEXT_CHARS)) return;
       index.add(namespace, key, embed(text));
       metrics.semanticEntries.set({ model }, index.size);
     }

@@ -103,7 +103,7 @@ export class ResponseCache {
       }
     }
     if (semantic !== undefined) {
-      const found = await this.#entries.similar(request, semantic.threshold);
+      const found = await this.#entries.similar(request, semantic.threshold, semantic.maxTextChars);
       if (found !== undefined) {
         this.#count(model, "semantic", "hit");
         return {

@@ -207,6 +207,11 @@ export const modelCacheSchema = z
         threshold: z.number().gt(0).max(1).default(0.95),
         /** Prompts remembered for similarity search (per gateway process), least recently used evicted first. */
         maxEntries: positiveInt.max(1_000_000).default(10_000),
+        /**
+         * A prompt (its last message) longer than this skips the semantic index, both look-up and store: an
+         * embedding costs about 0.3 µs a character on the event loop (README: "Input limits").
+         */
+        maxTextChars: positiveInt.max(1_048_576).default(4096),
       })
       .strict()
       .optional(),
@@ -445,6 +450,11 @@ export const configSchema = z
         port: z.number().int().min(0).max(65535).default(8080),
         /** Largest request body accepted; larger bodies get 413. */
         bodyLimitBytes: positiveInt.default(1_048_576),
+        /**
+         * Deepest nesting of objects and arrays accepted in a completion request body; deeper is a 400, found
+         * by a linear scan before parsing, so nothing downstream can overflow the stack (README: "Input limits").
+         */
+        maxJsonDepth: positiveInt.max(1000).default(64),
         /** On SIGTERM: stop accepting, let in-flight requests finish for at most this long, then exit. */
         shutdownGraceMs: z.number().int().nonnegative().default(10_000),
         /** Send x-tollgate-model / -replica / -deployment / -cost-usd response headers (turn off to hide the fleet). */

@@ -118,7 +118,7 @@ export class Gateway {
    * Resolves the model, tokenizes the prompt and checks it against the model's context.
    * Throws model_not_found (404) or context_length_exceeded (400).
    */
-  prepare(input: PrepareInput): GenerationRequest {
+  async prepare(input: PrepareInput): Promise<GenerationRequest> {
     const route = this.#routes.get(this.resolve(input.model));
     if (route === undefined) {
       throw new GatewayError("model_not_found", `The model '${input.model}' does not exist.`, {

@@ -8,16 +8,17 @@ import type { GenerationRequest, RequestKind } from "./types.js";
  * checks prompt + max_tokens against the model's context window (400 context_length_exceeded, worded as
  * OpenAI words it). Without max_tokens, like vLLM, a completion may use the rest of the context.
  */
-export function prepareRequest(
+export async function prepareRequest(
   input: PrepareInput,
   model: ServedModelInfo,
   tokenizer: Tokenizer,
   nowMs: number,
-): GenerationRequest {
+): Promise<GenerationRequest> {
+  // The async encoders pause between slices, so a long prompt never holds the event loop (see tokenizer.ts).
   const { text, tokens } =
     input.kind === "chat"
-      ? tokenizer.encodeChat(input.messages, input.contentTokens)
-      : { text: input.prompt, tokens: tokenizer.encode(input.prompt) };
+      ? await tokenizer.encodeChatAsync(input.messages, input.contentTokens)
+      : { text: input.prompt, tokens: await tokenizer.encodeAsync(input.prompt) };
   const context = model.contextLength;
   const requested = input.sampling.maxTokens;
   const param = input.kind === "chat" ? "messages" : "prompt";

@@ -7,6 +7,7 @@ import type { Gateway } from "../core/gateway.js";
 import type { Pipeline } from "../core/pipeline.js";
 import type { Guard } from "../guard/guard.js";
 import type { Metrics } from "../metrics/metrics.js";
+import { DEFAULT_MAX_JSON_DEPTH } from "./body.js";
 import type { AppEnv } from "./env.js";
 import { guardMiddleware } from "./guard-middleware.js";
 import { clientLeft, closedForTimeout, requestHeader } from "./node-io.js";
@@ -29,6 +30,8 @@ export interface AppDeps {
   bodyLimitBytes: number;
   /** Longest pause between two chunks of a request body before a 408 (server.bodyIdleTimeoutMs; 0: none). */
   bodyIdleTimeoutMs?: number;
+  /** Deepest JSON nesting accepted in a completion request body (400 above; default 64). */
+  maxJsonDepth?: number;
   /** Send headers naming the model and replica that served (default true). */
   exposeRoutingHeaders?: boolean;
   /** The admin API's replicas and key; no admin API when absent. */
@@ -112,6 +115,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     pipeline: deps.pipeline,
     clock: deps.clock,
     bodyLimitBytes: deps.bodyLimitBytes,
+    maxJsonDepth: deps.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH,
     exposeRoutingHeaders: deps.exposeRoutingHeaders ?? true,
   };
   if (deps.admin !== undefined) adminRoutes(app, { gateway, ...deps.admin }, deps.bodyLimitBytes);

@@ -58,6 +58,8 @@ export interface RouteDeps {
   clock: Clock;
   /** Largest accepted request body in bytes (413 above). */
   bodyLimitBytes: number;
+  /** Deepest JSON nesting accepted in a body (400 above). */
+  maxJsonDepth: number;
   /** Send x-tollgate-model / -deployment / -replica / -cost-usd headers. */
   exposeRoutingHeaders: boolean;
 }

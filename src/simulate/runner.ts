@@ -224,7 +224,7 @@ async function serveOne(input: {
     // The request holds its own token ids from here; the arrival's copy would only outlive it in this frame
     // (live requests' copies are what minor collections spend their time on).
     input.prompt = undefined;
-    const request = gateway.prepare({
+    const request = await gateway.prepare({
       kind: "chat",
       requestId: `sim-${arrival.index}`,
       model: options.workload.model,

@@ -322,4 +322,21 @@ describe("response cache over HTTP (virtual clock)", () => {
     ).toBe(1);
     expect(await h.metric("tollgate_cache_semantic_index_entries", { model: "m" })).toBe(3);
   });
+
+  it("keeps prompts longer than maxTextChars out of the semantic index (embedding is linear in the text)", async () => {
+    const h = cached({ policy: { semantic: { threshold: 0.85, maxEntries: 100, maxTextChars: 50 } } });
+    const long = "Tell me about the capital of France and its history, please.";
+    expect(long.length).toBeGreaterThan(50);
+    expect((await h.chat({ messages: [{ role: "user", content: long }] })).headers.get("x-cache")).toBe(
+      "MISS",
+    );
+    expect(await h.metric("tollgate_cache_semantic_index_entries", { model: "m" })).toBe(0);
+    const reworded = await h.chat({ messages: [{ role: "user", content: long.toLowerCase() }] });
+    expect(reworded.headers.get("x-cache")).toBe("MISS");
+    // The exact cache still answers a long prompt.
+    expect((await h.chat({ messages: [{ role: "user", content: long }] })).headers.get("x-cache")).toBe(
+      "HIT",
+    );
+    expect(h.backend.requests).toHaveLength(2);
+  });
 });

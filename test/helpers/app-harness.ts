@@ -23,6 +23,7 @@ export function appHarness(options: {
   backends: (clock: VirtualClock) => Backend[];
   models?: ServedModelInfo[];
   bodyLimitBytes?: number;
+  maxJsonDepth?: number;
   /** The cache stage: off unless given (policies by model id). */
   cache?: {
     models: Record<string, ModelCachePolicy>;
@@ -91,6 +92,7 @@ export function appHarness(options: {
     logger,
     clock,
     bodyLimitBytes: options.bodyLimitBytes ?? 1_048_576,
+    ...(options.maxJsonDepth !== undefined && { maxJsonDepth: options.maxJsonDepth }),
   });
 
   /** Sends a request and advances virtual time until it completes. */

@@ -128,7 +128,7 @@ export async function drivePipeline(options: {
       const spec = options.request(index);
       const client = new AbortController();
       try {
-        const request = gateway.prepare({
+        const request = await gateway.prepare({
           kind: "chat",
           requestId: `leak-${index}`,
           model: spec.model,

@@ -16,15 +16,15 @@ import { admitPrompt, classify, onGenerationDone } from "../request-context.js";
 
 export function chatRoutes(
   app: Hono<AppEnv>,
-  { gateway, pipeline, clock, bodyLimitBytes, exposeRoutingHeaders }: RouteDeps,
+  { gateway, pipeline, clock, bodyLimitBytes, maxJsonDepth, exposeRoutingHeaders }: RouteDeps,
 ): void {
   app.post("/v1/chat/completions", async (c) => {
     c.set("endpoint", "chat_completions");
-    const body = validateBody(chatCompletionRequestSchema, await readJson(c, bodyLimitBytes));
+    const body = validateBody(chatCompletionRequestSchema, await readJson(c, bodyLimitBytes, maxJsonDepth));
     const sampling = samplingParams(body, body.max_completion_tokens);
     const requestId = c.get("requestId");
     const { slo, tenant, tier } = classify(c, pipeline);
-    const request = gateway.prepare({
+    const request = await gateway.prepare({
       kind: "chat",
       requestId,
       model: sampling.model,

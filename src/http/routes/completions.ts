@@ -3,6 +3,7 @@ import { answerVariant, completionRequestSchema, samplingParams, validateBody } 
 import { completionChunk, type ResponseMeta, textCompletion, usageChunk } from "../../api/responses.js";
 import { parseCacheControl } from "../../cache/cache-control.js";
 import { GatewayError } from "../../core/errors.js";
+import type { GenerationRequest } from "../../core/types.js";
 import { readJson } from "../body.js";
 import type { AppEnv, RouteDeps } from "../env.js";
 import { cacheHeaders, collect, servedHeaders, sloHeaders, streamResponse } from "../generation-response.js";
@@ -11,11 +12,11 @@ import { admitPrompt, classify, onGenerationDone } from "../request-context.js";
 
 export function completionRoutes(
   app: Hono<AppEnv>,
-  { gateway, pipeline, clock, bodyLimitBytes, exposeRoutingHeaders }: RouteDeps,
+  { gateway, pipeline, clock, bodyLimitBytes, maxJsonDepth, exposeRoutingHeaders }: RouteDeps,
 ): void {
   app.post("/v1/completions", async (c) => {
     c.set("endpoint", "completions");
-    const body = validateBody(completionRequestSchema, await readJson(c, bodyLimitBytes));
+    const body = validateBody(completionRequestSchema, await readJson(c, bodyLimitBytes, maxJsonDepth));
     if (body.echo)
       throw new GatewayError("unsupported_parameter", "echo is not supported.", { param: "echo" });
     if (body.suffix)
@@ -26,19 +27,23 @@ export function completionRoutes(
     const prompts = typeof body.prompt === "string" ? [body.prompt] : body.prompt;
     // Validate every prompt before starting any generation, so a bad one costs no GPU time.
     const variant = answerVariant(body);
-    const requests = prompts.map((prompt, i) =>
-      gateway.prepare({
-        kind: "completion",
-        requestId: prompts.length === 1 ? requestId : `${requestId}-${i}`,
-        model: sampling.model,
-        prompt,
-        sampling,
-        variant,
-        sloClass: slo.name,
-        tenant,
-        tier,
-      }),
-    );
+    // One at a time: each tokenization pauses between slices, and a bad prompt stops the rest.
+    const requests: GenerationRequest[] = [];
+    for (const [i, prompt] of prompts.entries()) {
+      requests.push(
+        await gateway.prepare({
+          kind: "completion",
+          requestId: prompts.length === 1 ? requestId : `${requestId}-${i}`,
+          model: sampling.model,
+          prompt,
+          sampling,
+          variant,
+          sloClass: slo.name,
+          tenant,
+          tier,
+        }),
+      );
+    }
     await admitPrompt(
       c,
       requests.reduce((sum, r) => sum + r.promptTokens.length, 0),
