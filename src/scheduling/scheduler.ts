@@ -5,8 +5,9 @@ import type { GenerationRequest } from "../core/types.js";
 import type { Metrics } from "../metrics/metrics.js";
 import type { PoolSample, QueueSample } from "../metrics/scheduling-metrics.js";
 import { PoolCapacity, type ReplicaCapacity } from "./pool-capacity.js";
-import { PoolScheduler, PredictedMiss, type SchedulerObserver, type Ticket } from "./pool-scheduler.js";
+import { PoolScheduler } from "./pool-scheduler.js";
 import type { SloClass, SloClasses } from "./slo.js";
+import { PredictedMiss, type SchedulerObserver, type Ticket } from "./types.js";
 
 export interface SchedulerOptions {
   enabled: boolean;

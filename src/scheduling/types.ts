@@ -62,6 +62,26 @@ export interface Ticket {
   release(firstTokenMs: number | undefined, completionTokens?: number): void;
 }
 
+/** Whole seconds to wait before retrying, at least 1 and at most 60: long enough for the backlog to clear. */
+export function retryAfterSeconds(ms: number): number {
+  return Math.min(60, Math.max(1, Math.ceil(ms / 1000)));
+}
+
+/** 503: the pool cannot take this request in time (queue full, displaced, dropped at its deadline). */
+export function overloaded(message: string, waitMs: number): GatewayError {
+  return new GatewayError("overloaded", `${message}; retry later.`, {
+    retryAfterSeconds: retryAfterSeconds(waitMs),
+    retryable: false,
+  });
+}
+
+/** 429: a tenant holds more than its share of a saturated pool (the tenant is over, not the gateway). */
+export function tenantOverShare(waitMs: number): GatewayError {
+  return new GatewayError("tenant_over_share", "Too many requests in flight for this tenant; retry later.", {
+    retryAfterSeconds: retryAfterSeconds(waitMs),
+  });
+}
+
 /** Refused at admission because the request would miss its target here: a candidate for degradation. */
 export class PredictedMiss extends GatewayError {
   constructor(

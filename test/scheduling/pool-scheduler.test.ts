@@ -3,13 +3,9 @@ import { flushMicrotasks, VirtualClock } from "../../src/core/clock.js";
 import { GatewayError } from "../../src/core/errors.js";
 import { AdmissionQueue } from "../../src/scheduling/admission-queue.js";
 import { PoolCapacity } from "../../src/scheduling/pool-capacity.js";
-import {
-  PoolScheduler,
-  PredictedMiss,
-  type ShedReason,
-  type Ticket,
-} from "../../src/scheduling/pool-scheduler.js";
+import { PoolScheduler } from "../../src/scheduling/pool-scheduler.js";
 import type { SloClass } from "../../src/scheduling/slo.js";
+import { PredictedMiss, type ShedReason, type Ticket } from "../../src/scheduling/types.js";
 
 const HIGH: SloClass = {
   name: "interactive",
