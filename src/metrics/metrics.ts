@@ -11,8 +11,8 @@ import { createStoreMetrics, type StoreSample } from "./store-metrics.js";
 
 /**
  * The gateway's one registry, and the one place that lists every area's metrics. Each area declares its own
- * metrics once, in its own file. Names follow Prometheus conventions (base units in the name, `_total` on
- * counters). Label values are bounded by configuration: model (configured ids, or "unknown"), deployment,
+ * metrics once, in its own file; docs/metrics.md is rendered from them (metrics-doc.ts). Names follow
+ * Prometheus conventions (base units in the name, `_total` on counters). Label values are bounded by configuration: model (configured ids, or "unknown"), deployment,
  * replica, endpoint, status code; never a user, key or prompt.
  */
 
