@@ -14,7 +14,7 @@ export interface Clock {
   now(): number;
   /** Milliseconds since the Unix epoch, for wire fields such as `created` and expiry times. */
   epochMs(): number;
-  /** Runs `fn` once after `delayMs` (0 or less: as soon as possible, after pending I/O). */
+  /** Runs `fn` once after `delayMs` (0 or less, or NaN: as soon as possible, after pending I/O). */
   setTimer(delayMs: number, fn: () => void): TimerHandle;
   clearTimer(handle: TimerHandle): void;
 }
@@ -44,8 +44,9 @@ export class SystemClock implements Clock {
       this.#timers.delete(id);
       fn();
     };
-    // setTimeout clamps to >= 1 ms; a zero delay should not cost a millisecond.
-    this.#timers.set(id, delayMs <= 0 ? setImmediate(run) : setTimeout(run, Math.min(delayMs, MAX_TIMER_MS)));
+    // setTimeout clamps to >= 1 ms; a zero delay should not cost a millisecond. `!(> 0)` sends NaN here too.
+    const soon = !(delayMs > 0);
+    this.#timers.set(id, soon ? setImmediate(run) : setTimeout(run, Math.min(delayMs, MAX_TIMER_MS)));
     return { id };
   }
 
@@ -99,7 +100,8 @@ export class VirtualClock implements Clock {
 
   setTimer(delayMs: number, fn: () => void): TimerHandle {
     const id = this.#nextId++;
-    this.#queue.push({ id, at: this.#now + Math.max(0, delayMs) });
+    // Not Math.max(0, delayMs): a NaN delay would make a NaN due time, which fires out of order and sets now().
+    this.#queue.push({ id, at: this.#now + (delayMs > 0 ? delayMs : 0) });
     this.#callbacks.set(id, fn);
     return { id };
   }
