@@ -25,6 +25,14 @@ export interface Clock {
  */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/**
+ * A delay as both clocks take it: 0 or less, and NaN, mean "as soon as possible". Math.max(0, NaN) is NaN: on
+ * the virtual clock a NaN due time fired out of order and set now() to NaN; setTimeout made it 1 ms.
+ */
+function timerDelay(delayMs: number): number {
+  return Number.isNaN(delayMs) ? 0 : Math.max(0, delayMs);
+}
+
 /** Real time: performance.now() for the timeline, Date.now() for the epoch. */
 export class SystemClock implements Clock {
   #nextId = 1;
@@ -44,9 +52,9 @@ export class SystemClock implements Clock {
       this.#timers.delete(id);
       fn();
     };
-    // setTimeout clamps to >= 1 ms; a zero delay should not cost a millisecond. `!(> 0)` sends NaN here too.
-    const soon = !(delayMs > 0);
-    this.#timers.set(id, soon ? setImmediate(run) : setTimeout(run, Math.min(delayMs, MAX_TIMER_MS)));
+    const delay = timerDelay(delayMs);
+    // setTimeout clamps to >= 1 ms; a zero delay should not cost a millisecond.
+    this.#timers.set(id, delay === 0 ? setImmediate(run) : setTimeout(run, Math.min(delay, MAX_TIMER_MS)));
     return { id };
   }
 
@@ -100,8 +108,7 @@ export class VirtualClock implements Clock {
 
   setTimer(delayMs: number, fn: () => void): TimerHandle {
     const id = this.#nextId++;
-    // Not Math.max(0, delayMs): a NaN delay would make a NaN due time, which fires out of order and sets now().
-    this.#queue.push({ id, at: this.#now + (delayMs > 0 ? delayMs : 0) });
+    this.#queue.push({ id, at: this.#now + timerDelay(delayMs) });
     this.#callbacks.set(id, fn);
     return { id };
   }
