@@ -111,6 +111,8 @@ export class FaultInjectingBackend implements Backend {
     signal: AbortSignal,
     fault: RuntimeFault,
   ): AsyncGenerator<GenerationEvent> {
+    // A client already gone gets nothing, not even an injected failure: there is no one to tell.
+    if (signal.aborted) return;
     if (fault.mode === "outage") throw this.#outageError();
     if (fault.mode === "errors" && this.#random.next() < fault.rate) {
       throw new GatewayError(
@@ -155,6 +157,8 @@ export class FaultInjectingBackend implements Backend {
       tracked.throwIfCutOff();
     } catch (error) {
       tracked.throwIfCutOff();
+      // The client's abort ends the stream quietly, as every backend's does (the delay's sleep rejects with it).
+      if (signal.aborted) return;
       throw error;
     } finally {
       tracked.release();
@@ -165,7 +169,10 @@ export class FaultInjectingBackend implements Backend {
   #track(signal: AbortSignal) {
     const controller = new AbortController();
     const onAbort = () => controller.abort(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
+    // A signal that has already fired fires no event: pass its abort on now, or the replica would run the
+    // whole generation for a client that is gone.
+    if (signal.aborted) controller.abort(signal.reason);
+    else signal.addEventListener("abort", onAbort, { once: true });
     this.#inFlight.add(controller);
     return {
       controller,

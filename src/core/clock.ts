@@ -14,7 +14,7 @@ export interface Clock {
   now(): number;
   /** Milliseconds since the Unix epoch, for wire fields such as `created` and expiry times. */
   epochMs(): number;
-  /** Runs `fn` once after `delayMs` (0 or less: as soon as possible, after pending I/O). */
+  /** Runs `fn` once after `delayMs` (0 or less, or NaN: as soon as possible, after pending I/O). */
   setTimer(delayMs: number, fn: () => void): TimerHandle;
   clearTimer(handle: TimerHandle): void;
 }
@@ -24,6 +24,14 @@ export interface Clock {
  * only a TimeoutOverflowWarning to say so; a "practically never" timeout must not turn into "now".
  */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * A delay as both clocks take it: 0 or less, and NaN, mean "as soon as possible". Math.max(0, NaN) is NaN: on
+ * the virtual clock a NaN due time fired out of order and set now() to NaN; setTimeout made it 1 ms.
+ */
+function timerDelay(delayMs: number): number {
+  return Number.isNaN(delayMs) ? 0 : Math.max(0, delayMs);
+}
 
 /** Real time: performance.now() for the timeline, Date.now() for the epoch. */
 export class SystemClock implements Clock {
@@ -44,8 +52,9 @@ export class SystemClock implements Clock {
       this.#timers.delete(id);
       fn();
     };
+    const delay = timerDelay(delayMs);
     // setTimeout clamps to >= 1 ms; a zero delay should not cost a millisecond.
-    this.#timers.set(id, delayMs <= 0 ? setImmediate(run) : setTimeout(run, Math.min(delayMs, MAX_TIMER_MS)));
+    this.#timers.set(id, delay === 0 ? setImmediate(run) : setTimeout(run, Math.min(delay, MAX_TIMER_MS)));
     return { id };
   }
 
@@ -99,7 +108,7 @@ export class VirtualClock implements Clock {
 
   setTimer(delayMs: number, fn: () => void): TimerHandle {
     const id = this.#nextId++;
-    this.#queue.push({ id, at: this.#now + Math.max(0, delayMs) });
+    this.#queue.push({ id, at: this.#now + timerDelay(delayMs) });
     this.#callbacks.set(id, fn);
     return { id };
   }

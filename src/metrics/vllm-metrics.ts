@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
-import { E2E_BUCKETS, TPOT_BUCKETS, TTFT_BUCKETS } from "./metrics.js";
+import { E2E_BUCKETS, TPOT_BUCKETS, TTFT_BUCKETS } from "./buckets.js";
 
 /**
  * vLLM's Prometheus metrics, under vLLM's own names (vllm/v1/metrics/loggers.py; ../shared/reference/serving.md),

@@ -17,6 +17,9 @@ export interface Script {
   hang?: boolean;
 }
 
+/** The context window the double serves by default (prompt + completion): Llama 3.1's 128k. */
+const DEFAULT_CONTEXT_TOKENS = 131_072;
+
 /** A backend that plays a fixed script on the injected clock: for HTTP tests that must not depend on the engine. */
 export class ScriptedBackend implements Backend {
   readonly replica: ReplicaInfo;
@@ -27,7 +30,15 @@ export class ScriptedBackend implements Backend {
   /** The script, replaceable mid-test (a replica that starts failing or recovers). */
   script: Script;
 
-  constructor(options: { clock: Clock; script: Script; model: string; deployment?: string; index?: number }) {
+  constructor(options: {
+    clock: Clock;
+    script: Script;
+    model: string;
+    deployment?: string;
+    index?: number;
+    /** Longest prompt + completion it serves (declared on the replica, as real backends do). */
+    maxContextTokens?: number;
+  }) {
     this.#clock = options.clock;
     this.script = options.script;
     const deployment = options.deployment ?? "scripted";
@@ -40,12 +51,18 @@ export class ScriptedBackend implements Backend {
       gpu: "H100-SXM-80GB",
       gpuCount: 1,
       pricePerGpuHourUsd: 3.6,
+      maxContextTokens: options.maxContextTokens ?? DEFAULT_CONTEXT_TOKENS,
     };
   }
 
   async *generate(request: GenerationRequest, signal: AbortSignal): AsyncGenerator<GenerationEvent> {
     this.requests.push(request);
     if (!this.ready) throw new GatewayError("replica_unavailable", "scripted replica is down");
+    const window = this.replica.maxContextTokens ?? DEFAULT_CONTEXT_TOKENS;
+    if (request.promptTokens.length + request.maxTokens > window) {
+      const message = `This model's maximum context length is ${window} tokens.`;
+      throw new GatewayError("context_length_exceeded", message, { param: "max_tokens" });
+    }
     const { words, ttftMs, itlMs, failAfter, failWith } = this.script;
     const arrivalMs = this.#clock.now();
     this.running++;
@@ -57,14 +74,15 @@ export class ScriptedBackend implements Backend {
       const limit = Math.min(words.length, request.maxTokens);
       for (let i = 0; i < limit; i++) {
         if (failAfter === i && failWith) throw failWith;
-        await sleep(this.#clock, i === 0 ? ttftMs : itlMs, signal);
-        if (i === 0) firstTokenMs = this.#clock.now();
-        yield {
-          type: "token",
-          text: i === 0 ? words[i]! : ` ${words[i]}`,
-          tokens: 1,
-          atMs: this.#clock.now(),
-        };
+        // An abort ends the stream quietly, without done, as every Backend's does (the contract's rule).
+        const slept = await sleep(this.#clock, i === 0 ? ttftMs : itlMs, signal).then(
+          () => true,
+          () => false,
+        );
+        if (!slept) return;
+        const atMs = this.#clock.now();
+        if (i === 0) firstTokenMs = atMs;
+        yield { type: "token", text: i === 0 ? words[i]! : ` ${words[i]}`, tokens: 1, atMs };
       }
       if (failAfter !== undefined && failAfter >= limit && failWith) throw failWith;
       yield {
