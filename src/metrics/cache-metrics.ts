@@ -14,7 +14,7 @@ export function createCacheMetrics(registry: Registry) {
     }),
     cacheStores: new Counter({
       name: "tollgate_cache_writes_total",
-      help: "Generations offered to the cache, by outcome (stored, too_large, not_cacheable, error).",
+      help: "Generations offered to the cache, by outcome (stored, too_large, not_cacheable, unreadable, error).",
       labelNames: ["model", "outcome"] as const,
       registers: [registry],
     }),

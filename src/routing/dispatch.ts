@@ -147,7 +147,9 @@ class Attempt {
     this.#servedBy = { model: replica.model, deployment: replica.deployment, replicaId: replica.id };
     const { clock, settings, signal } = options;
     this.#onClientAbort = () => this.#controller.abort(signal.reason);
-    signal.addEventListener("abort", this.#onClientAbort, { once: true });
+    // A signal that has already fired never calls a listener added now: the client left during a backoff.
+    if (signal.aborted) this.#onClientAbort();
+    else signal.addEventListener("abort", this.#onClientAbort, { once: true });
     this.#dispatchedMs = clock.now();
     this.#firstTokenTimer = clock.setTimer(settings.firstTokenMs, () =>
       this.#expire(

@@ -115,4 +115,15 @@ describe("dispatch: per-request state", () => {
     expect(left.member.outstanding).toBe(0);
     expect(left.clock.pending).toBe(0);
   });
+
+  it("gives the replica an aborted signal when the client left before the attempt started", async () => {
+    const { clock, backend, client, events } = setup();
+    client.abort(new Error("client went away"));
+    const first = events.next().catch((error: unknown) => error);
+    await clock.advance(10);
+    await first;
+    // The replica never streams for a client that is gone: its generation ends at once.
+    expect(backend.running).toBe(0);
+    expect(clock.pending).toBe(0);
+  });
 });
