@@ -1,7 +1,7 @@
 import { defaultEngineSettings } from "../../src/backends/simulated/defaults.js";
 import { createLatencyModel, planMemory } from "../../src/backends/simulated/index.js";
-import type { LatencyModel, SequenceWork } from "../../src/backends/simulated/latency-model.js";
-import { hardwareProfile, modelProfile } from "../../src/config/catalogs.js";
+import type { LatencyModel, SequenceWork } from "../../src/backends/simulated/roofline.js";
+import { hardwareProfile, modelProfile } from "../../src/config/profiles.js";
 import type { Config } from "../../src/config/schema.js";
 
 export interface CapacityInput {

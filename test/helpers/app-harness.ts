@@ -8,8 +8,8 @@ import {
   routingSchema,
 } from "../../src/config/schema.js";
 import { VirtualClock } from "../../src/core/clock.js";
-import { Gateway, type ServedModelInfo } from "../../src/core/gateway.js";
-import { Pipeline } from "../../src/core/pipeline.js";
+import { Gateway, type ServedModelInfo } from "../../src/pipeline/gateway.js";
+import { Pipeline } from "../../src/pipeline/pipeline.js";
 import { createCl100kTokenizer } from "../../src/core/tokenizer.js";
 import { createApp } from "../../src/http/app.js";
 import { createMetrics } from "../../src/metrics/metrics.js";

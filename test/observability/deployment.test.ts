@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseBackendCommand } from "../../src/backend-server/options.js";
+import { parseBackendCommand } from "../../src/replica-server/command.js";
 import { loadConfig } from "../../src/config/load.js";
 import { exists, PATHS, ROOT, readText, readYaml } from "./files.js";
 

@@ -1,4 +1,4 @@
-import { hardwareProfile, modelProfile } from "../../config/catalogs.js";
+import { hardwareProfile, modelProfile } from "../../config/profiles.js";
 import type { DeploymentConfig } from "../../config/schema.js";
 import { hashString } from "../../core/random.js";
 import type { Backend, ReplicaInfo } from "../backend.js";

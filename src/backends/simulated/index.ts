@@ -5,8 +5,8 @@ export {
   defaultEngineSettings,
   NO_FAULTS,
 } from "./defaults.js";
-export type { LatencyModel, SequenceWork, StepEstimate } from "./latency-model.js";
-export { attendedContextSum, createLatencyModel, mfuFor, peakFlopsFor } from "./latency-model.js";
+export type { LatencyModel, SequenceWork, StepEstimate } from "./roofline.js";
+export { attendedContextSum, createLatencyModel, mfuFor, peakFlopsFor } from "./roofline.js";
 export { type MemoryPlan, planMemory } from "./memory.js";
 export { createSimulatedBackend, SimulatedBackend, type SimulatedCapacity } from "./simulated-backend.js";
 export type {

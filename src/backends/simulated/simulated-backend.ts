@@ -7,9 +7,9 @@ import { CompletionWriter } from "./completion.js";
 import { Engine } from "./engine.js";
 import { FaultInjector } from "./faults.js";
 import { KvCache } from "./kv-cache.js";
-import { createLatencyModel, createZeroLatencyModel, type LatencyModel } from "./latency-model.js";
+import { createLatencyModel, createZeroLatencyModel, type LatencyModel } from "./roofline.js";
 import { type MemoryPlan, planMemory } from "./memory.js";
-import { validateSimulatedOptions } from "./options.js";
+import { validateSimulatedOptions } from "./validate-options.js";
 import { Sequence } from "./sequence.js";
 import type { EngineCapacity, EngineStats, OutputSettings, SimulatedBackendOptions } from "./types.js";
 

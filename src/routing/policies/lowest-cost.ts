@@ -5,7 +5,7 @@ import {
   latencyModel,
   latencyPriors,
   predictLatency,
-} from "./latency-model.js";
+} from "./latency-estimate.js";
 import { pickMin } from "./pick-min.js";
 
 /**

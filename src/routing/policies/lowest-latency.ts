@@ -1,5 +1,5 @@
 import type { RoutingPolicy } from "../types.js";
-import { type LatencyModelOptions, latencyModel, latencyPriors, predictLatency } from "./latency-model.js";
+import { type LatencyModelOptions, latencyModel, latencyPriors, predictLatency } from "./latency-estimate.js";
 import { pickMin } from "./pick-min.js";
 
 /**

@@ -5,7 +5,7 @@ import {
   kvTokensRead,
   mfuFor,
   peakFlopsFor,
-} from "../../../src/backends/simulated/latency-model.js";
+} from "../../../src/backends/simulated/roofline.js";
 import { planMemory } from "../../../src/backends/simulated/memory.js";
 import { HARDWARE_CATALOG, type HardwareProfile } from "../../../src/config/catalog/hardware.js";
 import { MODEL_CATALOG, type ModelProfile, type Precision } from "../../../src/config/catalog/models.js";

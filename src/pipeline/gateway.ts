@@ -8,13 +8,13 @@ import { createPolicy } from "../routing/policies/index.js";
 import { ReplicaPool } from "../routing/pool.js";
 import { RetryBudget } from "../routing/retry-budget.js";
 import { isRetryable } from "../routing/retry-policy.js";
-import { GatewayError } from "./errors.js";
+import { GatewayError } from "../core/errors.js";
 import type { GatewayDeps, GatewayEvent, PrepareInput, ServedModelInfo } from "./gateway-types.js";
 import { prepareRequest } from "./prepare.js";
-import { SeededRandom } from "./random.js";
+import { SeededRandom } from "../core/random.js";
 import { sampleReplicas } from "./replica-samples.js";
 import { consumeShadow } from "./shadow.js";
-import type { GenerationRequest } from "./types.js";
+import type { GenerationRequest } from "../core/types.js";
 
 export type {
   GatewayDeps,

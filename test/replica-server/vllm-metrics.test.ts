@@ -1,7 +1,7 @@
 import { pino } from "pino";
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
-import { composeBackendServer } from "../../src/backend-server/compose-backend.js";
+import { composeBackendServer } from "../../src/replica-server/compose-replica-server.js";
 import { parseConfig } from "../../src/config/load.js";
 import type { ConfigInput } from "../../src/config/schema.js";
 import { VirtualClock } from "../../src/core/clock.js";

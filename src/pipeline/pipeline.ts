@@ -4,7 +4,7 @@ import type { OpenedGeneration } from "../cache/types.js";
 import type { Metrics } from "../metrics/metrics.js";
 import { judge, type SloClass, type SloClasses } from "../scheduling/slo.js";
 import type { GatewayEvent, ServedDoneEvent } from "./gateway.js";
-import type { GenerationRequest } from "./types.js";
+import type { GenerationRequest } from "../core/types.js";
 
 /**
  * The serving pipeline after validation, without HTTP: the cache stage, then (as its downstream) scheduling and

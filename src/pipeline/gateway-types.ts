@@ -4,9 +4,9 @@ import type { Backend } from "../backends/backend.js";
 import type { RoutingConfig } from "../config/schema.js";
 import type { Metrics } from "../metrics/metrics.js";
 import type { ServedBy } from "../routing/dispatch.js";
-import type { Clock } from "./clock.js";
-import type { Tokenizer } from "./tokenizer.js";
-import type { ChatMessage, DoneEvent, TokenEvent } from "./types.js";
+import type { Clock } from "../core/clock.js";
+import type { Tokenizer } from "../core/tokenizer.js";
+import type { ChatMessage, DoneEvent, TokenEvent } from "../core/types.js";
 
 /** The gateway's inputs and outputs: served models, dependencies, prepared requests and events. */
 

@@ -6,7 +6,7 @@ import {
   BACKEND_DEFAULT_PORT,
   type BackendCommand,
   parseBackendCommand,
-} from "../../src/backend-server/options.js";
+} from "../../src/replica-server/command.js";
 import type { Config } from "../../src/config/schema.js";
 
 const QWEN_H100 = ["--profile", "Qwen2.5-0.5B", "--gpu", "H100-SXM-80GB"];

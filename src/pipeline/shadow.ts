@@ -1,8 +1,8 @@
 import { responseCostUsd } from "../accounting/cost.js";
 import type { Metrics } from "../metrics/metrics.js";
 import type { DispatchEvent } from "../routing/dispatch.js";
-import type { Clock } from "./clock.js";
-import { GatewayError } from "./errors.js";
+import type { Clock } from "../core/clock.js";
+import { GatewayError } from "../core/errors.js";
 
 /**
  * Consumes a shadow copy's events in the background: the answer is discarded; its outcome, end-to-end latency
