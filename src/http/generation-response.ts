@@ -3,10 +3,8 @@ import { errorBody, toGatewayError } from "../api/error-body.js";
 import { addUsage } from "../api/responses.js";
 import { SSE_DONE, sseData } from "../api/sse.js";
 import type { CacheOutcome } from "../cache/response-cache.js";
-import type { GatewayEvent, ServedDoneEvent } from "../pipeline/gateway.js";
 import { mergeIndexed } from "../core/merge.js";
-import type { FinishReason, Usage } from "../core/types.js";
-import type { ServedBy } from "../routing/dispatch.js";
+import type { FinishReason, GatewayEvent, ServedBy, ServedDoneEvent, Usage } from "../core/types.js";
 import type { AppEnv } from "./env.js";
 import { respondWithStream } from "./node-io.js";
 

@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import type { ServedDoneEvent } from "../pipeline/gateway.js";
+import type { ServedDoneEvent } from "../core/types.js";
 import type { Pipeline } from "../pipeline/pipeline.js";
 import type { SloClass } from "../scheduling/slo.js";
 import type { AppEnv } from "./env.js";
