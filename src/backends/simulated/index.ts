@@ -5,9 +5,9 @@ export {
   defaultEngineSettings,
   NO_FAULTS,
 } from "./defaults.js";
+export { type MemoryPlan, planMemory } from "./memory.js";
 export type { LatencyModel, SequenceWork, StepEstimate } from "./roofline.js";
 export { attendedContextSum, createLatencyModel, mfuFor, peakFlopsFor } from "./roofline.js";
-export { type MemoryPlan, planMemory } from "./memory.js";
 export { createSimulatedBackend, SimulatedBackend, type SimulatedCapacity } from "./simulated-backend.js";
 export type {
   EfficiencySettings,
