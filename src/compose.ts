@@ -7,14 +7,14 @@ import { type ModelCachePolicy, ResponseCache } from "./cache/response-cache.js"
 import { servedContextLength } from "./config/profiles.js";
 import type { Config } from "./config/schema.js";
 import type { Clock } from "./core/clock.js";
-import { Gateway } from "./pipeline/gateway.js";
-import { Pipeline } from "./pipeline/pipeline.js";
 import { hashString, SeededRandom } from "./core/random.js";
 import { createCl100kTokenizer } from "./core/tokenizer.js";
 import { Guard } from "./guard/guard.js";
 import { createApp } from "./http/app.js";
 import { isLoopbackHost } from "./http/connection.js";
 import { createMetrics, type Metrics } from "./metrics/metrics.js";
+import { Gateway } from "./pipeline/gateway.js";
+import { Pipeline } from "./pipeline/pipeline.js";
 import { Scheduler } from "./scheduling/scheduler.js";
 import { SloClasses } from "./scheduling/slo.js";
 import { openStore } from "./store/index.js";

@@ -1,12 +1,12 @@
 import { pino } from "pino";
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
-import { composeBackendServer } from "../../src/replica-server/compose-replica-server.js";
 import { parseConfig } from "../../src/config/load.js";
 import type { ConfigInput } from "../../src/config/schema.js";
 import { VirtualClock } from "../../src/core/clock.js";
 import { TTFT_BUCKETS } from "../../src/metrics/metrics.js";
 import { buckets125, createVllmMetrics } from "../../src/metrics/vllm-metrics.js";
+import { composeBackendServer } from "../../src/replica-server/compose-replica-server.js";
 import { json } from "../helpers/json.js";
 import { parsePrometheusText, type Sample, sampleValue } from "../helpers/prometheus.js";
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { planMemory } from "../../../src/backends/simulated/memory.js";
 import {
   attendedContextSum,
   createLatencyModel,
@@ -6,7 +7,6 @@ import {
   mfuFor,
   peakFlopsFor,
 } from "../../../src/backends/simulated/roofline.js";
-import { planMemory } from "../../../src/backends/simulated/memory.js";
 import { HARDWARE_CATALOG, type HardwareProfile } from "../../../src/config/catalog/hardware.js";
 import { MODEL_CATALOG, type ModelProfile, type Precision } from "../../../src/config/catalog/models.js";
 import { H100, L4, LLAMA_8B, TEST_EFFICIENCY, TEST_ENGINE } from "./helpers.js";
