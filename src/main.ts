@@ -9,7 +9,7 @@ import type { Config } from "./config/schema.js";
 import { SystemClock } from "./core/clock.js";
 import { startServer } from "./http/server.js";
 import { BACKEND_DEFAULT_PORT, parseBackendCommand } from "./replica-server/command.js";
-import { composeBackendServer } from "./replica-server/compose-replica-server.js";
+import { composeReplicaServer } from "./replica-server/compose-replica-server.js";
 import { SIMULATE_USAGE, simulateCommand } from "./simulate/command.js";
 import { PLAN_USAGE, planCommand } from "./simulate/plan-command.js";
 
@@ -169,7 +169,7 @@ async function backendCommand(argv: string[]): Promise<number> {
   const state = { draining: false };
   let composed: Composed;
   try {
-    composed = composeBackendServer({
+    composed = composeReplicaServer({
       config,
       clock: new SystemClock(),
       logger,
