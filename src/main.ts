@@ -3,13 +3,13 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { type Logger, pino } from "pino";
-import { composeBackendServer } from "./backend-server/compose-backend.js";
-import { BACKEND_DEFAULT_PORT, parseBackendCommand } from "./backend-server/options.js";
 import { type Composed, compose } from "./compose.js";
 import { ConfigError, loadConfig } from "./config/load.js";
 import type { Config } from "./config/schema.js";
 import { SystemClock } from "./core/clock.js";
 import { startServer } from "./http/server.js";
+import { BACKEND_DEFAULT_PORT, parseBackendCommand } from "./replica-server/command.js";
+import { composeReplicaServer } from "./replica-server/compose-replica-server.js";
 import { SIMULATE_USAGE, simulateCommand } from "./simulate/command.js";
 import { PLAN_USAGE, planCommand } from "./simulate/plan-command.js";
 
@@ -65,7 +65,8 @@ Exit codes: 0 clean shutdown, 1 runtime failure, 2 bad command line or configura
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === "backend") return backendCommand(argv.slice(1));
-  if (argv[0] === "simulate") return simulateCommand(argv.slice(1), { defaultConfig: DEFAULT_CONFIG });
+  if (argv[0] === "simulate")
+    return simulateCommand(argv.slice(1), { defaultConfig: DEFAULT_CONFIG, env: process.env });
   if (argv[0] === "plan") return planCommand(argv.slice(1));
   let parsed: ReturnType<typeof parseCli>;
   try {
@@ -168,7 +169,7 @@ async function backendCommand(argv: string[]): Promise<number> {
   const state = { draining: false };
   let composed: Composed;
   try {
-    composed = composeBackendServer({
+    composed = composeReplicaServer({
       config,
       clock: new SystemClock(),
       logger,

@@ -1,7 +1,7 @@
 import { LatencyHistogram, type LatencySummary } from "./histogram.js";
 import type { HttpOutcome } from "./http-sender.js";
-import type { Sender } from "./open-loop.js";
 import type { SolveFn } from "./pow-solver.js";
+import type { Sender } from "./sender.js";
 import type { WorkloadRequest } from "./workload.js";
 
 /** The puzzle of a 403 `challenge_required` answer (README: "Challenge protocol"). */

@@ -1,7 +1,7 @@
 import { Pool } from "undici";
 import type { ClassTally } from "./class-tally.js";
 import { DEFAULT_CONNECTIONS, DEFAULT_PATH } from "./http-sender.js";
-import type { Sender } from "./open-loop.js";
+import type { Sender } from "./sender.js";
 import { parseRetryAfter, SloStreamReader } from "./slo-stream.js";
 
 export interface ClassSenderOptions {

@@ -1,6 +1,6 @@
 import { type Dispatcher, Pool } from "undici";
 import { CompletionBodyReader } from "./completion-body.js";
-import type { Sender } from "./open-loop.js";
+import type { Sender } from "./sender.js";
 import type { WorkloadRequest } from "./workload.js";
 
 export interface HttpSenderOptions {

@@ -1,11 +1,15 @@
 import { defaultEngineSettings } from "../../src/backends/simulated/defaults.js";
-import { createLatencyModel, planMemory } from "../../src/backends/simulated/index.js";
-import type { LatencyModel, SequenceWork } from "../../src/backends/simulated/latency-model.js";
-import { hardwareProfile, modelProfile } from "../../src/config/catalogs.js";
+import { planMemory } from "../../src/backends/simulated/memory.js";
+import {
+  createLatencyModel,
+  type LatencyModel,
+  type SequenceWork,
+} from "../../src/backends/simulated/roofline.js";
+import { hardwareProfile, modelProfile } from "../../src/config/profiles.js";
 import type { Config } from "../../src/config/schema.js";
 
 export interface CapacityInput {
-  /** The replica's step-time model (src/backends/simulated/latency-model.ts). */
+  /** The replica's step-time model (src/backends/simulated/roofline.ts). */
   latency: Pick<LatencyModel, "estimate">;
   /** Sequences the engine runs at once (its maxNumSeqs, or the gateway's concurrency limit if lower). */
   batch: number;

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { LatencyHistogram } from "./histogram.js";
 import { type Samples, scrapeMetrics } from "./metrics-scrape.js";
-import type { Sender } from "./open-loop.js";
+import type { Sender } from "./sender.js";
 
 /**
  * Client-side TTFT, TPOT, responses and tokens of the 200 responses to requests sent inside a window of time.

@@ -1,6 +1,6 @@
 import { LatencyHistogram, type LatencySummary } from "./histogram.js";
 import { createHttpSender } from "./http-sender.js";
-import type { Sender } from "./open-loop.js";
+import type { Sender } from "./sender.js";
 
 /** Responses by `x-cache` value; for hits also by `x-tollgate-cache-kind` (exact or coalesced). */
 export interface XCacheTally {

@@ -1,21 +1,14 @@
 import { ConfigError } from "../config/load.js";
-import type { Config, DeploymentConfig } from "../config/schema.js";
-import type { Clock } from "../core/clock.js";
+import type { DeploymentConfig } from "../config/schema.js";
 import type { Backend } from "./backend.js";
+import type { BackendContext, BackendFactory } from "./factory.js";
 import { createOpenAiHttpReplicas } from "./openai-http/from-config.js";
 import { createSimulatedReplicas } from "./simulated/from-config.js";
 
-/** What a backend factory gets besides its deployment. */
-export interface BackendContext {
-  config: Config;
-  clock: Clock;
-}
-
 type BackendType = DeploymentConfig["backend"]["type"];
-type Factory = (deployment: DeploymentConfig, context: BackendContext) => Backend[];
 
 /** Backend kinds by the `backend.type` config value. Adding a kind is one entry here. */
-const FACTORIES: Record<BackendType, Factory> = {
+const FACTORIES: Record<BackendType, BackendFactory> = {
   simulated: createSimulatedReplicas,
   "openai-http": createOpenAiHttpReplicas,
 };

@@ -1,6 +1,5 @@
 import { type Clock, sleep } from "../core/clock.js";
-import type { GatewayEvent, ServedDoneEvent } from "../core/gateway.js";
-import type { Usage } from "../core/types.js";
+import type { GatewayEvent, ServedDoneEvent, Usage } from "../core/types.js";
 import { type CachedGeneration, eventTokens } from "./entry.js";
 
 /** Recording a generation for the cache, and playing it back. */

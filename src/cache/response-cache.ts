@@ -1,7 +1,6 @@
 import type { Logger } from "pino";
 import type { Clock } from "../core/clock.js";
-import type { GatewayEvent } from "../core/gateway.js";
-import type { GenerationRequest } from "../core/types.js";
+import type { GatewayEvent, GenerationRequest } from "../core/types.js";
 import type { Metrics } from "../metrics/metrics.js";
 import { ResponseRecorder } from "../metrics/response-recorder.js";
 import type { Store } from "../store/store.js";

@@ -1,4 +1,4 @@
-import type { GatewayEvent } from "../core/gateway.js";
+import type { GatewayEvent } from "../core/types.js";
 
 /** Types shared by the cache stage and its callers. */
 

@@ -94,3 +94,27 @@ export interface GenerationRequest {
   /** Clock time the gateway received the request. */
   arrivalMs: number;
 }
+
+/** Where a generation ran: sent back in headers and the response's `model`. */
+export interface ServedBy {
+  model: string;
+  deployment: string;
+  replicaId: string;
+}
+
+/**
+ * The `done` event as the gateway reports it: the backend's, plus where it ran and what it cost. Defined here,
+ * below every stage, because the stages that pass answers along (the cache, the scheduler) carry it too.
+ */
+export interface ServedDoneEvent extends DoneEvent {
+  servedBy: ServedBy;
+  deployment: string;
+  costUsd: number;
+  /** Set when the answer came from the cache stage rather than a generation of this request. */
+  cache?: { kind: "exact" | "semantic" | "coalesced"; ageSeconds: number };
+  /** Set by the pipeline: how the response did against its SLO class. */
+  slo?: { class: string; ttft: boolean; tpot: boolean; e2e: boolean; met: boolean };
+}
+
+/** The first token of a generation carries `servedBy` (which model and replica answer), for headers. */
+export type GatewayEvent = (TokenEvent & { servedBy?: ServedBy }) | ServedDoneEvent;

@@ -1,12 +1,12 @@
 import { Hono } from "hono";
 import type { Logger } from "pino";
-import { errorBody, toGatewayError } from "../api/errors.js";
+import { errorBody, toGatewayError } from "../api/error-body.js";
 import type { Clock } from "../core/clock.js";
 import { GatewayError } from "../core/errors.js";
-import type { Gateway } from "../core/gateway.js";
-import type { Pipeline } from "../core/pipeline.js";
 import type { Guard } from "../guard/guard.js";
 import type { Metrics } from "../metrics/metrics.js";
+import type { Gateway } from "../pipeline/gateway.js";
+import type { Pipeline } from "../pipeline/pipeline.js";
 import { DEFAULT_MAX_JSON_DEPTH } from "./body.js";
 import type { AppEnv } from "./env.js";
 import { guardMiddleware } from "./guard-middleware.js";

@@ -1,9 +1,9 @@
 import type { HttpBindings } from "@hono/node-server";
 import type { Logger } from "pino";
 import type { Clock } from "../core/clock.js";
-import type { Gateway } from "../core/gateway.js";
-import type { Pipeline } from "../core/pipeline.js";
 import type { Admission } from "../guard/guard.js";
+import type { Gateway } from "../pipeline/gateway.js";
+import type { Pipeline } from "../pipeline/pipeline.js";
 import type { ConnectionInfo } from "./connection.js";
 
 /** Per-request values carried through Hono's typed context. */

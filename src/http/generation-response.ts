@@ -1,12 +1,10 @@
 import type { Context } from "hono";
-import { errorBody, toGatewayError } from "../api/errors.js";
+import { errorBody, toGatewayError } from "../api/error-body.js";
 import { addUsage } from "../api/responses.js";
 import { SSE_DONE, sseData } from "../api/sse.js";
 import type { CacheOutcome } from "../cache/response-cache.js";
-import type { GatewayEvent, ServedDoneEvent } from "../core/gateway.js";
 import { mergeIndexed } from "../core/merge.js";
-import type { FinishReason, Usage } from "../core/types.js";
-import type { ServedBy } from "../routing/dispatch.js";
+import type { FinishReason, GatewayEvent, ServedBy, ServedDoneEvent, Usage } from "../core/types.js";
 import type { AppEnv } from "./env.js";
 import { respondWithStream } from "./node-io.js";
 

@@ -1,6 +1,6 @@
 import type { Context } from "hono";
-import type { ServedDoneEvent } from "../core/gateway.js";
-import type { Pipeline } from "../core/pipeline.js";
+import type { ServedDoneEvent } from "../core/types.js";
+import type { Pipeline } from "../pipeline/pipeline.js";
 import type { SloClass } from "../scheduling/slo.js";
 import type { AppEnv } from "./env.js";
 import { requestHeader } from "./node-io.js";

@@ -2,7 +2,7 @@ import type { Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { type HttpBindings, serve } from "@hono/node-server";
 import type { Hono } from "hono";
-import { errorBody } from "../api/errors.js";
+import { errorBody } from "../api/error-body.js";
 import { type ErrorCode, GatewayError } from "../core/errors.js";
 import type { ConnectionInfo } from "./connection.js";
 import type { AppEnv } from "./env.js";

@@ -1,19 +1,12 @@
 import { type Clock, sleep, type TimerHandle } from "../core/clock.js";
 import { GatewayError } from "../core/errors.js";
 import type { Random } from "../core/random.js";
-import type { DoneEvent, GenerationEvent, GenerationRequest, TokenEvent } from "../core/types.js";
+import type { DoneEvent, GenerationEvent, GenerationRequest, ServedBy, TokenEvent } from "../core/types.js";
 import { backoffDelayMs } from "./backoff.js";
 import type { PoolMember, ReplicaPool } from "./pool.js";
 import type { RetryBudget } from "./retry-budget.js";
 import { isRetryable } from "./retry-policy.js";
 import type { RouteRequest } from "./types.js";
-
-/** Where a generation ran: sent back in headers and the response's `model`. */
-export interface ServedBy {
-  model: string;
-  deployment: string;
-  replicaId: string;
-}
 
 /** Events out of the dispatcher: the first token says which replica serves, the done event too. */
 export type DispatchEvent = (TokenEvent & { servedBy?: ServedBy }) | (DoneEvent & { servedBy: ServedBy });

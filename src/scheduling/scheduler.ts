@@ -1,7 +1,6 @@
 import type { ModelSchedulingConfig } from "../config/schema.js";
 import type { Clock } from "../core/clock.js";
-import type { GatewayEvent } from "../core/gateway.js";
-import type { GenerationRequest } from "../core/types.js";
+import type { GatewayEvent, GenerationRequest } from "../core/types.js";
 import type { Metrics } from "../metrics/metrics.js";
 import type { PoolSample, QueueSample } from "../metrics/scheduling-metrics.js";
 import { PoolCapacity, type ReplicaCapacity } from "./pool-capacity.js";

@@ -48,7 +48,14 @@ export const SIMULATE_USAGE = `Options (simulate; the command word comes first):
                     prefixes and repeats are written as prefix_id lines ("#N" names the request repeated).`;
 
 /** `tollgate simulate`: runs a synthetic workload through the pipeline on a virtual clock. Returns the exit code. */
-export async function simulateCommand(argv: string[], options: { defaultConfig: string }): Promise<number> {
+export async function simulateCommand(
+  argv: string[],
+  options: {
+    defaultConfig: string;
+    /** Config overrides (PORT, HOST, REDIS_URL, see loadConfig); main.ts passes process.env. */
+    env: Readonly<Record<string, string | undefined>>;
+  },
+): Promise<number> {
   let values: ReturnType<typeof parse>["values"];
   try {
     ({ values } = parse(argv));
@@ -87,7 +94,7 @@ export async function simulateCommand(argv: string[], options: { defaultConfig: 
   const file = values.config ?? options.defaultConfig;
   let config: ReturnType<typeof loadConfig>;
   try {
-    config = loadConfig({ file, env: process.env });
+    config = loadConfig({ file, env: options.env });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`tollgate simulate: invalid configuration in ${file}\n`);

@@ -3,7 +3,9 @@ import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { HARDWARE_ALIASES, resolveHardwareName } from "../config/catalog/hardware.js";
 import { modelProfile, PLAN_PRECISIONS, type PlanPrecision } from "./plan-options.js";
-import { type PlanLoad, type PlanResult, parseSloTarget, plan, type SloTarget } from "./planner.js";
+import type { PlanLoad, PlanResult } from "./plan-types.js";
+import { plan } from "./planner.js";
+import { parseSloTarget, type SloTarget } from "./slo-target.js";
 import { isTraceFileError, traceArrivals } from "./trace.js";
 
 const DEFAULT_GPUS = "H100-SXM-80GB,A100-80GB,L4";

@@ -4,7 +4,7 @@ import { HARDWARE_ALIASES, HARDWARE_CATALOG, resolveHardwareName } from "../conf
 import { type KvCacheDtype, MODEL_CATALOG, type ModelProfile } from "../config/catalog/models.js";
 import { parseConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
-import type { SloTarget } from "./planner.js";
+import type { SloTarget } from "./slo-target.js";
 
 export const PLAN_PRECISIONS = Object.freeze(["bf16", "fp8", "int4"] as const);
 export type PlanPrecision = (typeof PLAN_PRECISIONS)[number];

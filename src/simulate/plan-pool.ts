@@ -1,6 +1,6 @@
 import { Worker } from "node:worker_threads";
 import type { PlanOption } from "./plan-options.js";
-import type { OptionOutcome, PlanInput } from "./planner.js";
+import type { OptionOutcome, PlanInput } from "./plan-types.js";
 
 /** What the main thread sends a plan worker: the search's input without its callbacks (per union member). */
 export type WorkerInput = PlanInput extends infer T

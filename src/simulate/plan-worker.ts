@@ -1,7 +1,7 @@
 import { parentPort, workerData } from "node:worker_threads";
+import { searchOption } from "./option-search.js";
 import type { PlanOption } from "./plan-options.js";
 import type { WorkerInput, WorkerMessage } from "./plan-pool.js";
-import { searchOption } from "./planner.js";
 
 /**
  * A plan worker thread (plan-pool.ts): searches the options it is sent, one at a time, with the real

@@ -3,7 +3,7 @@ import { type Composed, compose } from "../compose.js";
 import type { Config } from "../config/schema.js";
 import { flushMicrotasks, VirtualClock } from "../core/clock.js";
 import { GatewayError } from "../core/errors.js";
-import type { ServedDoneEvent } from "../core/gateway.js";
+import type { ServedDoneEvent } from "../core/types.js";
 import type { Admission } from "../guard/guard.js";
 import type { SimulationProgress } from "./progress.js";
 import { clientAddress, replicaSpendUsd, simulationConfig } from "./run-setup.js";

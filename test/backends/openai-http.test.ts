@@ -6,13 +6,10 @@ import { pino } from "pino";
 import { errors as undiciErrors } from "undici";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { Backend } from "../../src/backends/backend.js";
-import {
-  createOpenAiHttpBackend,
-  type OpenAiHttpBackendOptions,
-  parseRetryAfter,
-  SseParser,
-  transportError,
-} from "../../src/backends/openai-http/index.js";
+import { createOpenAiHttpBackend } from "../../src/backends/openai-http/openai-http-backend.js";
+import type { OpenAiHttpBackendOptions } from "../../src/backends/openai-http/options.js";
+import { SseParser } from "../../src/backends/openai-http/sse-parser.js";
+import { parseRetryAfter, transportError } from "../../src/backends/openai-http/upstream-errors.js";
 import { type Composed, compose } from "../../src/compose.js";
 import { parseConfig } from "../../src/config/load.js";
 import { type Clock, SystemClock, VirtualClock } from "../../src/core/clock.js";

@@ -1,9 +1,9 @@
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { observeGenerations } from "../../src/backend-server/observed-backend.js";
 import { type Composed, compose } from "../../src/compose.js";
 import { parseConfig } from "../../src/config/load.js";
 import { SystemClock } from "../../src/core/clock.js";
+import { observeGenerations } from "../../src/replica-server/observed-backend.js";
 import {
   cacheResults,
   census,

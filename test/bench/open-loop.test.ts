@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { type OpenLoopOptions, runOpenLoop, type Sender } from "../../bench/lib/open-loop.js";
+import { type OpenLoopOptions, runOpenLoop } from "../../bench/lib/open-loop.js";
+import type { Sender } from "../../bench/lib/sender.js";
 import { CHAT_WORKLOAD, createWorkload, type WorkloadRequest } from "../../bench/lib/workload.js";
 import { sleep, VirtualClock } from "../../src/core/clock.js";
 import { fakeRequest } from "../helpers/loopback.js";

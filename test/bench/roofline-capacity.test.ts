@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { describePool, estimateCapacity } from "../../bench/lib/roofline-capacity.js";
-import type { SequenceWork } from "../../src/backends/simulated/latency-model.js";
+import type { SequenceWork } from "../../src/backends/simulated/roofline.js";
 import { parseConfig } from "../../src/config/load.js";
 
 /** A step model that records each step's work and costs 10 ms per decode plus 1 ms per prefill token. */

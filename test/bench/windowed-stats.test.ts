@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Sender } from "../../bench/lib/open-loop.js";
+import type { Sender } from "../../bench/lib/sender.js";
 import { WindowedStats } from "../../bench/lib/windowed-stats.js";
 import type { WorkloadRequest } from "../../bench/lib/workload.js";
 import { fakeRequest } from "../helpers/loopback.js";

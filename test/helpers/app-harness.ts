@@ -8,11 +8,11 @@ import {
   routingSchema,
 } from "../../src/config/schema.js";
 import { VirtualClock } from "../../src/core/clock.js";
-import { Gateway, type ServedModelInfo } from "../../src/core/gateway.js";
-import { Pipeline } from "../../src/core/pipeline.js";
 import { createCl100kTokenizer } from "../../src/core/tokenizer.js";
 import { createApp } from "../../src/http/app.js";
 import { createMetrics } from "../../src/metrics/metrics.js";
+import { Gateway, type ServedModelInfo } from "../../src/pipeline/gateway.js";
+import { Pipeline } from "../../src/pipeline/pipeline.js";
 import { Scheduler } from "../../src/scheduling/scheduler.js";
 import { SloClasses } from "../../src/scheduling/slo.js";
 import { MemoryStore } from "../../src/store/memory-store.js";

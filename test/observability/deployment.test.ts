@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseBackendCommand } from "../../src/backend-server/options.js";
 import { loadConfig } from "../../src/config/load.js";
+import { parseBackendCommand } from "../../src/replica-server/command.js";
 import { exists, PATHS, ROOT, readText, readYaml } from "./files.js";
 
 /** docker-compose.yml, as far as these checks read it. */

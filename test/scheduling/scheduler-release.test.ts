@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { configSchema, modelSchedulingSchema } from "../../src/config/schema.js";
 import { VirtualClock } from "../../src/core/clock.js";
-import type { GatewayEvent } from "../../src/core/gateway.js";
-import type { GenerationRequest } from "../../src/core/types.js";
+import type { GatewayEvent, GenerationRequest } from "../../src/core/types.js";
 import { createMetrics } from "../../src/metrics/metrics.js";
 import { Scheduler } from "../../src/scheduling/scheduler.js";
 import { SloClasses } from "../../src/scheduling/slo.js";

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { planCommand, planTable } from "../../src/simulate/plan-command.js";
-import type { PlanResult } from "../../src/simulate/planner.js";
+import type { PlanResult } from "../../src/simulate/plan-types.js";
 import { traceFiles } from "../helpers/trace-files.js";
 
 const { dir, write: traceFile } = traceFiles("tollgate-plan-command-");

@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { meetsTargets } from "../../src/simulate/option-search.js";
 import { planOptions } from "../../src/simulate/plan-options.js";
-import { meetsTargets, parseSloTarget, plan } from "../../src/simulate/planner.js";
+import { plan } from "../../src/simulate/planner.js";
 import type { SimulateOptions } from "../../src/simulate/runner.js";
+import { parseSloTarget } from "../../src/simulate/slo-target.js";
 import { smallestPassing } from "../../src/simulate/smallest-passing.js";
 import { fakeReport, SLO } from "./plan-fakes.js";
 

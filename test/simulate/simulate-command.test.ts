@@ -30,7 +30,8 @@ beforeEach(() => {
 });
 afterEach(() => vi.restoreAllMocks());
 
-const run = (...argv: string[]) => simulateCommand(["--config", CONFIG, ...argv], { defaultConfig: CONFIG });
+const run = (...argv: string[]) =>
+  simulateCommand(["--config", CONFIG, ...argv], { defaultConfig: CONFIG, env: process.env });
 const SYNTHETIC = ["--rate", "5", "--duration", "10"];
 
 describe("tollgate simulate: workload flags", () => {

@@ -1,6 +1,6 @@
 import type { DeploymentConfig } from "../../config/schema.js";
 import type { Backend, ReplicaInfo } from "../backend.js";
-import type { BackendContext } from "../registry.js";
+import type { BackendContext } from "../factory.js";
 import { createOpenAiHttpBackend } from "./openai-http-backend.js";
 
 /**

@@ -2,11 +2,11 @@ import type { Dispatcher } from "undici";
 import type { Clock, TimerHandle } from "../../core/clock.js";
 import { GatewayError } from "../../core/errors.js";
 import type { GenerationEvent, GenerationRequest } from "../../core/types.js";
-import { type FailureContext, parseRetryAfter, statusError, transportError } from "./errors.js";
 import type { OpenAiHttpTimeouts } from "./options.js";
 import type { PassiveHealth } from "./passive-health.js";
 import { SseParser } from "./sse-parser.js";
 import { type StreamProblem, StreamState } from "./stream-state.js";
+import { type FailureContext, parseRetryAfter, statusError, transportError } from "./upstream-errors.js";
 import { errorInfoOf, upstreamCall } from "./wire.js";
 
 /** What one upstream generation needs from its backend. */

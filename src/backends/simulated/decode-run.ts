@@ -1,5 +1,5 @@
 import type { KvCache } from "./kv-cache.js";
-import type { LatencyModel } from "./latency-model.js";
+import type { LatencyModel } from "./roofline.js";
 import type { Sequence } from "./sequence.js";
 
 /** One sequence's share of a step (the engine's batch entry). */

@@ -3,7 +3,7 @@ import { GatewayError } from "../../core/errors.js";
 import { DecodeRun, type Work } from "./decode-run.js";
 import type { FaultInjector } from "./faults.js";
 import type { KvCache } from "./kv-cache.js";
-import type { LatencyModel } from "./latency-model.js";
+import type { LatencyModel } from "./roofline.js";
 import type { Sequence } from "./sequence.js";
 import { StepScheduler } from "./step-scheduler.js";
 import type { EngineSettings, EngineStats } from "./types.js";

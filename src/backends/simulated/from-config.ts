@@ -1,8 +1,8 @@
-import { hardwareProfile, modelProfile } from "../../config/catalogs.js";
+import { hardwareProfile, modelProfile } from "../../config/profiles.js";
 import type { DeploymentConfig } from "../../config/schema.js";
 import { hashString } from "../../core/random.js";
 import type { Backend, ReplicaInfo } from "../backend.js";
-import type { BackendContext } from "../registry.js";
+import type { BackendContext } from "../factory.js";
 import { defaultEngineSettings } from "./defaults.js";
 import { createSimulatedBackend } from "./simulated-backend.js";
 

@@ -7,11 +7,11 @@ import { CompletionWriter } from "./completion.js";
 import { Engine } from "./engine.js";
 import { FaultInjector } from "./faults.js";
 import { KvCache } from "./kv-cache.js";
-import { createLatencyModel, createZeroLatencyModel, type LatencyModel } from "./latency-model.js";
 import { type MemoryPlan, planMemory } from "./memory.js";
-import { validateSimulatedOptions } from "./options.js";
+import { createLatencyModel, createZeroLatencyModel, type LatencyModel } from "./roofline.js";
 import { Sequence } from "./sequence.js";
 import type { EngineCapacity, EngineStats, OutputSettings, SimulatedBackendOptions } from "./types.js";
+import { validateSimulatedOptions } from "./validate-options.js";
 
 export interface SimulatedCapacity extends EngineCapacity {
   /**

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { validateBody } from "../../api/requests.js";
 import type { FaultInjectingBackend, RuntimeFault } from "../../backends/fault-injection.js";
 import { GatewayError } from "../../core/errors.js";
-import type { Gateway } from "../../core/gateway.js";
+import type { Gateway } from "../../pipeline/gateway.js";
 import { readJson } from "../body.js";
 import { isLoopbackAddress } from "../connection.js";
 import type { AppEnv } from "../env.js";

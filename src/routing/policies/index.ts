@@ -1,6 +1,6 @@
 import type { RoutingPolicy } from "../types.js";
 import { type KvAwareOptions, kvAware } from "./kv-aware.js";
-import type { LatencyModelOptions } from "./latency-model.js";
+import type { LatencyModelOptions } from "./latency-estimate.js";
 import { leastOutstanding } from "./least-outstanding.js";
 import { lowestCost } from "./lowest-cost.js";
 import { lowestLatency } from "./lowest-latency.js";
@@ -51,7 +51,7 @@ export function createPolicy<K extends PolicyName>(name: K, options?: PolicyOpti
 }
 
 export type { KvAwareOptions, KvAwareWeights } from "./kv-aware.js";
-export type { LatencyModelOptions } from "./latency-model.js";
+export type { LatencyModelOptions } from "./latency-estimate.js";
 export type { PrefixAffinityOptions } from "./prefix-affinity.js";
 export type { PrefixKeyOptions } from "./prefix-hash.js";
 export { kvAware, leastOutstanding, lowestCost, lowestLatency, prefixAffinity, roundRobin, weightedRandom };

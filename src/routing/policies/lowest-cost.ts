@@ -5,7 +5,7 @@ import {
   latencyModel,
   latencyPriors,
   predictLatency,
-} from "./latency-model.js";
+} from "./latency-estimate.js";
 import { pickMin } from "./pick-min.js";
 
 /**
@@ -13,12 +13,12 @@ import { pickMin } from "./pick-min.js";
  *
  *     cost = pricePerHourUsd x e2eSeconds / 3600 / (running + 1)
  *
- * with e2e from the shared latency model (`latency-model.ts`). The division approximates how the replica's hour
- * is shared: with continuous batching the request occupies the GPUs together with the batch it joins, which is
- * the `running` sequences plus itself (the engine attributes each iteration's GPU time to the sequences in it
- * the same way). It is an estimate of the batch at admission; the batch changes while the request runs.
- * Using running + 1 rather than max(1, running) counts the request itself, so an idle replica is charged the full
- * hour-share and a replica with one running sequence half of it.
+ * with e2e from the shared latency estimate (`latency-estimate.ts`). The division approximates how the
+ * replica's hour is shared: with continuous batching the request occupies the GPUs together with the batch it
+ * joins, which is the `running` sequences plus itself (the engine attributes each iteration's GPU time to the
+ * sequences in it the same way). It is an estimate of the batch at admission; the batch changes while the
+ * request runs. Using running + 1 rather than max(1, running) counts the request itself, so an idle replica is
+ * charged the full hour-share and a replica with one running sequence half of it.
  *
  * Among available replicas whose predicted TTFT, TPOT and e2e all meet `request.slo` (each target only when
  * set), the cheapest wins. A request without an SLO is held to `defaultSlo`: MLPerf Inference's server-scenario

@@ -1,7 +1,7 @@
 import { Registry } from "prom-client";
-import { observeGenerations } from "../../src/backend-server/observed-backend.js";
 import { SystemClock } from "../../src/core/clock.js";
 import { createVllmMetrics } from "../../src/metrics/vllm-metrics.js";
+import { observeGenerations } from "../../src/replica-server/observed-backend.js";
 import { contractRequests, runBackendContract } from "../backends/contract.js";
 import { CONTRACT_MODEL, contractSimulatedBackend } from "../backends/contract-subjects.js";
 

@@ -3,7 +3,7 @@ import { type Composed, type ComposeOptions, compose } from "../compose.js";
 import { createVllmMetrics, type VllmMetrics } from "../metrics/vllm-metrics.js";
 import { type GenerationObserver, observeGenerations } from "./observed-backend.js";
 
-export interface ComposedBackendServer extends Composed {
+export interface ComposedReplicaServer extends Composed {
   vllm: VllmMetrics;
 }
 
@@ -12,7 +12,7 @@ export interface ComposedBackendServer extends Composed {
  * /metrics) with the replica's generations observed from the engine's side and vLLM's metric names added to
  * the registry, so a Tollgate gateway (openai-http backend) or any vLLM dashboard can use it like a vLLM server.
  */
-export function composeBackendServer(options: Omit<ComposeOptions, "wrapBackend">): ComposedBackendServer {
+export function composeReplicaServer(options: Omit<ComposeOptions, "wrapBackend">): ComposedReplicaServer {
   const engines: Backend[] = [];
   // The registry exists once compose() returns; no generation can start before that.
   let vllm: VllmMetrics | undefined;

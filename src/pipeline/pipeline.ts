@@ -1,10 +1,9 @@
 import type { CacheDirectives } from "../cache/cache-control.js";
 import type { ResponseCache } from "../cache/response-cache.js";
 import type { OpenedGeneration } from "../cache/types.js";
+import type { GatewayEvent, GenerationRequest, ServedDoneEvent } from "../core/types.js";
 import type { Metrics } from "../metrics/metrics.js";
 import { judge, type SloClass, type SloClasses } from "../scheduling/slo.js";
-import type { GatewayEvent, ServedDoneEvent } from "./gateway.js";
-import type { GenerationRequest } from "./types.js";
 
 /**
  * The serving pipeline after validation, without HTTP: the cache stage, then (as its downstream) scheduling and

@@ -1,12 +1,12 @@
 import { pino } from "pino";
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
-import { composeBackendServer } from "../../src/backend-server/compose-backend.js";
 import { parseConfig } from "../../src/config/load.js";
 import type { ConfigInput } from "../../src/config/schema.js";
 import { VirtualClock } from "../../src/core/clock.js";
 import { TTFT_BUCKETS } from "../../src/metrics/metrics.js";
 import { buckets125, createVllmMetrics } from "../../src/metrics/vllm-metrics.js";
+import { composeReplicaServer } from "../../src/replica-server/compose-replica-server.js";
 import { json } from "../helpers/json.js";
 import { parsePrometheusText, type Sample, sampleValue } from "../helpers/prometheus.js";
 
@@ -28,7 +28,7 @@ const LLAMA_H100: ConfigInput = {
 
 function backendServer(input: ConfigInput = LLAMA_H100) {
   const clock = new VirtualClock();
-  const composed = composeBackendServer({
+  const composed = composeReplicaServer({
     config: parseConfig(input),
     clock,
     logger: pino({ level: "silent" }),

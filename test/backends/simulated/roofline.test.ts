@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
+import { planMemory } from "../../../src/backends/simulated/memory.js";
 import {
   attendedContextSum,
   createLatencyModel,
   kvTokensRead,
   mfuFor,
   peakFlopsFor,
-} from "../../../src/backends/simulated/latency-model.js";
-import { planMemory } from "../../../src/backends/simulated/memory.js";
+} from "../../../src/backends/simulated/roofline.js";
 import { HARDWARE_CATALOG, type HardwareProfile } from "../../../src/config/catalog/hardware.js";
 import { MODEL_CATALOG, type ModelProfile, type Precision } from "../../../src/config/catalog/models.js";
 import { H100, L4, LLAMA_8B, TEST_EFFICIENCY, TEST_ENGINE } from "./helpers.js";

@@ -1,7 +1,7 @@
-import { GatewayError } from "./errors.js";
+import { GatewayError } from "../core/errors.js";
+import type { Tokenizer } from "../core/tokenizer.js";
+import type { GenerationRequest, RequestKind } from "../core/types.js";
 import type { PrepareInput, ServedModelInfo } from "./gateway-types.js";
-import type { Tokenizer } from "./tokenizer.js";
-import type { GenerationRequest, RequestKind } from "./types.js";
 
 /**
  * A validated request into a GenerationRequest for `model`: tokenizes the prompt (chat template applied) and

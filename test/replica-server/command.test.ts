@@ -2,12 +2,12 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import type { Config } from "../../src/config/schema.js";
 import {
   BACKEND_DEFAULT_PORT,
   type BackendCommand,
   parseBackendCommand,
-} from "../../src/backend-server/options.js";
-import type { Config } from "../../src/config/schema.js";
+} from "../../src/replica-server/command.js";
 
 const QWEN_H100 = ["--profile", "Qwen2.5-0.5B", "--gpu", "H100-SXM-80GB"];
 

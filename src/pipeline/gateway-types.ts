@@ -2,13 +2,12 @@ import type { Logger } from "pino";
 import type { TokenPricing } from "../accounting/cost.js";
 import type { Backend } from "../backends/backend.js";
 import type { RoutingConfig } from "../config/schema.js";
+import type { Clock } from "../core/clock.js";
+import type { Tokenizer } from "../core/tokenizer.js";
+import type { ChatMessage } from "../core/types.js";
 import type { Metrics } from "../metrics/metrics.js";
-import type { ServedBy } from "../routing/dispatch.js";
-import type { Clock } from "./clock.js";
-import type { Tokenizer } from "./tokenizer.js";
-import type { ChatMessage, DoneEvent, TokenEvent } from "./types.js";
 
-/** The gateway's inputs and outputs: served models, dependencies, prepared requests and events. */
+/** The gateway's inputs: served models, dependencies and requests to prepare (its events are in core/types.ts). */
 
 /** What the gateway knows of a served model. */
 export interface ServedModelInfo {
@@ -71,17 +70,3 @@ export type PrepareInput = {
     }
   | { kind: "completion"; prompt: string }
 );
-
-/** The `done` event as the gateway reports it: the backend's, plus where it ran and what it cost. */
-export interface ServedDoneEvent extends DoneEvent {
-  servedBy: ServedBy;
-  deployment: string;
-  costUsd: number;
-  /** Set when the answer came from the cache stage rather than a generation of this request. */
-  cache?: { kind: "exact" | "semantic" | "coalesced"; ageSeconds: number };
-  /** Set by the pipeline: how the response did against its SLO class. */
-  slo?: { class: string; ttft: boolean; tpot: boolean; e2e: boolean; met: boolean };
-}
-
-/** The first token of a generation carries `servedBy` (which model and replica answer), for headers. */
-export type GatewayEvent = (TokenEvent & { servedBy?: ServedBy }) | ServedDoneEvent;
