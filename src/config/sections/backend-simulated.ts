@@ -54,15 +54,18 @@ export const simulatedBackendSchema = z
       whenUnset: "the hardware catalog's",
     }),
     engine: engineSchema.default({}).meta({
-      description: "Overrides of defaults.engine for this deployment.",
+      description: "Overrides of defaults.engine for this deployment: any of the same keys.",
+      whenUnset: "defaults.engine",
       seeKey: "defaults.engine",
     }),
     efficiency: efficiencyOverridesSchema.default({}).meta({
-      description: "Overrides of defaults.efficiency for this deployment.",
+      description: "Overrides of defaults.efficiency for this deployment: any of the same keys.",
+      whenUnset: "defaults.efficiency",
       seeKey: "defaults.efficiency",
     }),
     output: outputSchema.partial().default({}).meta({
-      description: "Overrides of defaults.output for this deployment.",
+      description: "Overrides of defaults.output for this deployment: any of the same keys.",
+      whenUnset: "defaults.output",
       seeKey: "defaults.output",
     }),
     faults: faultsSchema.default({ errorRate: 0, latencyMultiplier: 1, hang: false, outages: [] }),

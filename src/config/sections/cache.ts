@@ -73,7 +73,7 @@ export const modelCacheSchema = z
           .default(4096)
           .describe(
             "A prompt (its last message) longer than this skips the semantic index, both look-up and store: " +
-              'an embedding costs about 0.3 µs a character on the event loop (README: "Input limits").',
+              'an embedding costs about 0.3 µs a character on the event loop (docs/reliability.md: "Hostile input").',
           ),
       })
       .strict()

@@ -48,8 +48,8 @@ const efficiencyFields = z
       .max(1)
       .default(0.8)
       .describe(
-        "Model bandwidth utilisation: achieved share of memory bandwidth in decode steps (serving.md: 0.5-0.6 " +
-          'published; calibrated: 0.8, README: "Fidelity").',
+        "Model bandwidth utilisation: achieved share of memory bandwidth in decode steps (published: " +
+          '0.5-0.6 in older engines; calibrated: 0.8, README: "Fidelity against published measurements").',
       ),
     mfuMin: z
       .number()
@@ -91,7 +91,8 @@ export const efficiencySchema = efficiencyFields
   .meta({
     title: "Efficiency",
     description:
-      "Achieved fractions of the roofline; see ../shared/reference/serving.md for the published ranges.",
+      "Achieved fractions of the roofline, one set calibrated against published measurements " +
+      "(bench/scenarios/fidelity.ts); the published ranges are given per key.",
   });
 
 /** A deployment's overrides: any subset of the fields, checked against the merged set by the engine. */

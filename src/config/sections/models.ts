@@ -65,7 +65,8 @@ export const modelSchema = z
       .strict()
       .optional()
       .meta({
-        description: 'List prices per million tokens, for revenue and margin (README: "Cost and revenue").',
+        description:
+          'List prices per million tokens, for revenue and margin (README: "Cost, revenue and logs").',
         whenUnset: "revenue 0",
       }),
     cache: modelCacheSchema.prefault({}),

@@ -98,7 +98,7 @@ export const routingSchema = z
     policy: z
       .enum(POLICY_NAMES)
       .default("least-outstanding")
-      .describe('Replica-selection policy for the model\'s pool (README: "Routing policies").'),
+      .describe('Replica-selection policy for the model\'s pool (README: "Routing").'),
     retries: retriesSchema.prefault({}),
     breaker: breakerSchema.prefault({}),
     healthCheck: healthCheckSchema.prefault({}),

@@ -23,7 +23,7 @@ export const serverSchema = z
       .describe(
         "Deepest nesting of objects and arrays accepted in a completion request body; deeper is a 400 naming " +
           "the field, found by a linear scan before parsing, so nothing downstream can overflow the stack " +
-          '(README: "Input limits").',
+          '(docs/reliability.md: "Hostile input").',
       ),
     shutdownGraceMs: z
       .number()
