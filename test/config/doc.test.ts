@@ -21,7 +21,6 @@ describe("the configuration doc", () => {
             key: z.string().min(16).optional().meta({ description: "A key.", whenUnset: "no key" }),
             ratio: z.number().gt(0).max(1).describe("A share."),
           })
-          .prefault({})
           .meta({ title: "Server", description: "The listener." }),
         seed: z.number().int().default(42).describe("Seed."),
       }),
