@@ -1,10 +1,16 @@
 import { readFileSync } from "node:fs";
-import { isIP } from "node:net";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import type { z } from "zod";
 import { HARDWARE_CATALOG } from "./catalog/hardware.js";
 import { MODEL_CATALOG } from "./catalog/models.js";
 import { type Config, configSchema } from "./schema.js";
+import { checkAdmin } from "./sections/admin.js";
+import { catalogNames } from "./sections/catalog.js";
+import { checkDeployments } from "./sections/deployments.js";
+import { checkGuard } from "./sections/guard.js";
+import { checkModelIds, checkModelReferences } from "./sections/models.js";
+import { checkScheduling } from "./sections/scheduling.js";
+import { checkServer } from "./sections/server.js";
 
 /** A configuration that cannot be used; `problems` has one line per bad field. */
 export class ConfigError extends Error {
@@ -84,85 +90,27 @@ function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
   });
 }
 
-/** Checks that need the whole document: unique names and references between sections and to the catalogs. */
+/**
+ * Checks that need the whole document: unique names and references between sections and to the catalogs. Each
+ * section's checks live beside its schema (./sections/); this lists them in the order their problems are reported.
+ */
 function crossCheck(config: Config): string[] {
-  const problems: string[] = [];
-  const hardware = new Set([...Object.keys(HARDWARE_CATALOG), ...Object.keys(config.catalog.hardware)]);
-  const profiles = new Set([...Object.keys(MODEL_CATALOG), ...Object.keys(config.catalog.models)]);
-  const modelIds = new Map<string, number>();
-  config.models.forEach((model, i) => {
-    if (modelIds.has(model.id)) problems.push(`models.${i}.id: duplicate model id "${model.id}"`);
-    modelIds.set(model.id, i);
-    if (!profiles.has(model.profile)) {
-      problems.push(
-        `models.${i}.profile: unknown model profile "${model.profile}" (known: ${[...profiles].join(", ")})`,
-      );
-    }
-  });
-  const served = new Set<string>();
-  const deploymentNames = new Set<string>();
-  config.deployments.forEach((deployment, i) => {
-    if (deploymentNames.has(deployment.name)) {
-      problems.push(`deployments.${i}.name: duplicate deployment name "${deployment.name}"`);
-    }
-    deploymentNames.add(deployment.name);
-    if (!modelIds.has(deployment.model)) {
-      problems.push(`deployments.${i}.model: no model with id "${deployment.model}" in models`);
-    }
-    served.add(deployment.model);
-    if (deployment.backend.type === "simulated" && !hardware.has(deployment.backend.hardware)) {
-      problems.push(
-        `deployments.${i}.backend.hardware: unknown hardware "${deployment.backend.hardware}" (known: ${[...hardware].join(", ")})`,
-      );
-    }
-  });
-  const names = new Map<string, string>(config.models.map((m) => [m.id, `model "${m.id}"`]));
-  config.models.forEach((model, i) => {
-    if (!served.has(model.id)) problems.push(`models.${i}: no deployment serves model "${model.id}"`);
-    model.aliases.forEach((alias, j) => {
-      const taken = names.get(alias);
-      if (taken !== undefined) problems.push(`models.${i}.aliases.${j}: "${alias}" is already ${taken}`);
-      names.set(alias, `an alias of "${model.id}"`);
-    });
-    model.canary.forEach((target, j) => {
-      if (target.model === model.id)
-        problems.push(`models.${i}.canary.${j}.model: a model cannot be its own canary`);
-      else if (!modelIds.has(target.model))
-        problems.push(`models.${i}.canary.${j}.model: no model with id "${target.model}"`);
-    });
-    if (model.shadow !== undefined) {
-      if (model.shadow.model === model.id)
-        problems.push(`models.${i}.shadow.model: a model cannot shadow itself`);
-      else if (!modelIds.has(model.shadow.model)) {
-        problems.push(`models.${i}.shadow.model: no model with id "${model.shadow.model}"`);
-      }
-    }
-    const degradeTo = model.scheduling.degradeTo;
-    if (degradeTo !== undefined) {
-      if (degradeTo === model.id)
-        problems.push(`models.${i}.scheduling.degradeTo: a model cannot degrade to itself`);
-      else if (!modelIds.has(degradeTo))
-        problems.push(`models.${i}.scheduling.degradeTo: no model with id "${degradeTo}"`);
-    }
-    for (const [j, name] of (model.scheduling.batching.bypassClasses ?? []).entries()) {
-      if (!(name in config.scheduling.classes))
-        problems.push(`models.${i}.scheduling.batching.bypassClasses.${j}: no SLO class "${name}"`);
-    }
-    model.fallbacks.forEach((fallback, j) => {
-      if (fallback === model.id)
-        problems.push(`models.${i}.fallbacks.${j}: a model cannot fall back to itself`);
-      else if (!modelIds.has(fallback))
-        problems.push(`models.${i}.fallbacks.${j}: no model with id "${fallback}"`);
-    });
-  });
-  problems.push(...checkGuard(config));
-  problems.push(...checkServer(config));
-  if (!(config.scheduling.defaultClass in config.scheduling.classes)) {
-    problems.push(
-      `scheduling.defaultClass: no SLO class "${config.scheduling.defaultClass}" (known: ${Object.keys(config.scheduling.classes).join(", ")})`,
-    );
-  }
-  return problems;
+  const classes = config.scheduling.classes;
+  return [
+    ...checkModelIds(config.models, catalogNames(MODEL_CATALOG, config.catalog.models)),
+    ...checkDeployments(config.deployments, {
+      modelIds: new Set(config.models.map((m) => m.id)),
+      hardware: catalogNames(HARDWARE_CATALOG, config.catalog.hardware),
+    }),
+    ...checkModelReferences(config.models, {
+      served: new Set(config.deployments.map((d) => d.model)),
+      classes,
+    }),
+    ...checkGuard(config.guard, classes),
+    ...checkServer(config.server),
+    ...checkAdmin(config.admin),
+    ...checkScheduling(config.scheduling),
+  ];
 }
 
 /**
@@ -200,47 +148,4 @@ function deepFreeze<T>(value: T): T {
     for (const child of Object.values(value)) deepFreeze(child);
   }
   return value;
-}
-
-/** The guard's references: keys to tenants, tenants and anonymous clients to SLO classes, proxy addresses. */
-function checkGuard(config: Config): string[] {
-  const problems: string[] = [];
-  const { guard } = config;
-  const classes = config.scheduling.classes;
-  const hashes = new Set<string>();
-  guard.apiKeys.forEach((key, i) => {
-    if (!(key.tenant in guard.tenants)) problems.push(`guard.apiKeys.${i}.tenant: no tenant "${key.tenant}"`);
-    if (hashes.has(key.sha256)) problems.push(`guard.apiKeys.${i}.sha256: the same key is listed twice`);
-    hashes.add(key.sha256);
-  });
-  for (const [name, tenant] of Object.entries(guard.tenants)) {
-    if (tenant.sloClass !== undefined && !(tenant.sloClass in classes))
-      problems.push(`guard.tenants.${name}.sloClass: no SLO class "${tenant.sloClass}"`);
-  }
-  if (guard.anonymous.sloClass !== undefined && !(guard.anonymous.sloClass in classes))
-    problems.push(`guard.anonymous.sloClass: no SLO class "${guard.anonymous.sloClass}"`);
-  guard.trustedProxies.forEach((entry, i) => {
-    const [address, bits] = entry.split("/");
-    const family = isIP(address ?? "");
-    const maxBits = family === 6 ? 128 : 32;
-    if (
-      family === 0 ||
-      (bits !== undefined && !(Number(bits) >= 0 && Number(bits) <= maxBits && /^\d+$/.test(bits)))
-    )
-      problems.push(`guard.trustedProxies.${i}: "${entry}" is not an IP address or CIDR range`);
-  });
-  return problems;
-}
-
-/** Timeouts Node would refuse, and an admin API that demands a key it was not given. */
-function checkServer(config: Config): string[] {
-  const problems: string[] = [];
-  const { server, admin } = config;
-  if (server.headersTimeoutMs > server.requestTimeoutMs)
-    problems.push(
-      `server.headersTimeoutMs: ${server.headersTimeoutMs} is longer than server.requestTimeoutMs (${server.requestTimeoutMs}), which covers the headers too`,
-    );
-  if (admin.enabled && admin.requireKey === true && admin.key === undefined)
-    problems.push("admin.requireKey: true needs admin.key (or admin.enabled: false)");
-  return problems;
 }
