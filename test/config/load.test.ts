@@ -148,3 +148,29 @@ describe("config", () => {
     expect(config.models.map((m) => m.id)).toContain("llama-3.1-8b-instruct");
   });
 });
+
+describe("deployment overrides", () => {
+  it("hold only the keys they set, so the defaults underneath keep the rest", () => {
+    const config = parseConfig({
+      defaults: { efficiency: { mfuMin: 0.2 }, output: { lengthMedian: 50 } },
+      models: [{ id: "m", profile: "Qwen2.5-0.5B" }],
+      deployments: [
+        {
+          name: "d",
+          model: "m",
+          backend: {
+            type: "simulated",
+            hardware: "L4",
+            efficiency: { mbu: 0.5 },
+            output: { lengthSigma: 0 },
+          },
+        },
+      ],
+    });
+    const backend = config.deployments[0]!.backend;
+    if (backend.type !== "simulated") throw new Error("expected a simulated backend");
+    expect(backend.efficiency).toEqual({ mbu: 0.5 });
+    expect(backend.output).toEqual({ lengthSigma: 0 });
+    expect({ ...config.defaults.efficiency, ...backend.efficiency }).toMatchObject({ mbu: 0.5, mfuMin: 0.2 });
+  });
+});

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { efficiencyOverridesSchema, engineSchema, outputSchema } from "./defaults.js";
-import { fraction, positiveInt } from "./fields.js";
+import { fraction, overridesOf, positiveInt } from "./fields.js";
 
 export const faultsSchema = z
   .object({
@@ -63,7 +63,7 @@ export const simulatedBackendSchema = z
       whenUnset: "defaults.efficiency",
       seeKey: "defaults.efficiency",
     }),
-    output: outputSchema.partial().default({}).meta({
+    output: overridesOf(outputSchema).default({}).meta({
       description: "Overrides of defaults.output for this deployment: any of the same keys.",
       whenUnset: "defaults.output",
       seeKey: "defaults.output",

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { positiveInt } from "./fields.js";
+import { overridesOf, positiveInt } from "./fields.js";
 
 /** Fields left out take vLLM V1's defaults for the deployment's GPU (defaultEngineSettings in backends/simulated/defaults.ts). */
 export const engineSchema = z
@@ -96,7 +96,7 @@ export const efficiencySchema = efficiencyFields
   });
 
 /** A deployment's overrides: any subset of the fields, checked against the merged set by the engine. */
-export const efficiencyOverridesSchema = efficiencyFields.partial();
+export const efficiencyOverridesSchema = overridesOf(efficiencyFields);
 
 export const outputSchema = z
   .object({

@@ -22,3 +22,18 @@ export const modelIdPattern = /^[A-Za-z0-9._:/-]{1,128}$/;
 /** How a secret names an environment variable, read once at start-up (expandSecrets in ../load.ts). */
 // biome-ignore lint/suspicious/noTemplateCurlyInString: the syntax config files use, not a template
 export const ENV_REFERENCE = "`${ENV_NAME}`";
+
+/**
+ * Any subset of an object's keys, none of them defaulted: an override that holds only what it sets, so the value
+ * it is merged over keeps the rest. (zod's `.partial()` keeps the inner defaults, which would fill every key left
+ * out and hide the values underneath.)
+ */
+export function overridesOf<S extends z.ZodObject>(
+  object: S,
+): z.ZodType<Partial<z.output<S>>, Partial<z.input<S>>> {
+  const shape: Record<string, z.ZodType> = {};
+  for (const [key, field] of Object.entries(object.shape as Record<string, z.ZodType>)) {
+    shape[key] = (field instanceof z.ZodDefault ? (field.unwrap() as z.ZodType) : field).optional();
+  }
+  return z.object(shape).strict() as unknown as z.ZodType<Partial<z.output<S>>, Partial<z.input<S>>>;
+}
