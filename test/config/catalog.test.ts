@@ -2,17 +2,19 @@ import { describe, expect, it } from "vitest";
 import { HARDWARE_CATALOG } from "../../src/config/catalog/hardware.js";
 import { kvBytesPerToken, MODEL_CATALOG, weightBytes } from "../../src/config/catalog/models.js";
 
+const MIB = 1024 ** 2;
+
 describe("hardware catalog", () => {
-  // serving.md's table: dense figures, decimal units.
+  // serving.md's table: dense figures, decimal bandwidth and FLOP/s; memory as the driver reports it (MiB).
   it.each([
-    ["H100-SXM-80GB", 80e9, 3.35e12, 989e12, 1979e12, 2.99],
-    ["H100-PCIe-80GB", 80e9, 2.0e12, 756e12, 1513e12, 2.49],
-    ["H200-SXM-141GB", 141e9, 4.8e12, 989e12, 1979e12, 3.99],
-    ["A100-80GB", 80e9, 2.039e12, 312e12, undefined, 1.49],
-    ["A100-40GB", 40e9, 1.555e12, 312e12, undefined, 1.29],
-    ["L4", 24e9, 0.3e12, 121e12, 242e12, 0.8],
-    ["A10", 24e9, 0.6e12, 125e12, undefined, 0.75],
-    ["MI300X", 192e9, 5.3e12, 1307e12, 2615e12, 2.49],
+    ["H100-SXM-80GB", 81_559 * MIB, 3.35e12, 989e12, 1979e12, 2.99],
+    ["H100-PCIe-80GB", 81_559 * MIB, 2.0e12, 756e12, 1513e12, 2.49],
+    ["H200-SXM-141GB", 143_771 * MIB, 4.8e12, 989e12, 1979e12, 3.99],
+    ["A100-80GB", 81_920 * MIB, 2.039e12, 312e12, undefined, 1.49],
+    ["A100-40GB", 40_960 * MIB, 1.555e12, 312e12, undefined, 1.29],
+    ["L4", 23_034 * MIB, 0.3e12, 121e12, 242e12, 0.8],
+    ["A10", 23_028 * MIB, 0.6e12, 125e12, undefined, 0.75],
+    ["MI300X", 206_141_652_992, 5.3e12, 1307e12, 2615e12, 2.49],
   ])("%s matches the datasheet and price guide", (name, memory, bandwidth, bf16, fp8, price) => {
     const gpu = HARDWARE_CATALOG[name];
     expect(gpu).toBeDefined();
@@ -24,6 +26,14 @@ describe("hardware catalog", () => {
     expect(gpu?.pricePerGpuHourUsd).toBe(price);
     expect(gpu?.source).toMatch(/datasheet/);
     expect(gpu?.source).toMatch(/2026/);
+  });
+
+  it("reads an 80 GB HBM part as binary gigabytes, within 1% of 80 GiB (not 80e9 bytes)", () => {
+    for (const name of ["H100-SXM-80GB", "H100-PCIe-80GB", "A100-80GB"]) {
+      const bytes = HARDWARE_CATALOG[name]?.memoryBytes ?? 0;
+      expect(Math.abs(bytes / (80 * 1024 ** 3) - 1)).toBeLessThan(0.01);
+      expect(bytes).toBeGreaterThan(85e9);
+    }
   });
 
   it("is frozen", () => {

@@ -1,12 +1,14 @@
 /**
  * Accelerator profiles for the simulated engine's roofline model. Every figure is the dense (no structured
- * sparsity) datasheet number; sparse TFLOP/s are 2x these and must not be used. Units are decimal (1 GB = 1e9 B,
- * 1 TB/s = 1e12 B/s) as the datasheets print them. Prices are representative on-demand list prices of
+ * sparsity) datasheet number; sparse TFLOP/s are 2x these and must not be used. Bandwidth and FLOP/s units are
+ * decimal (1 TB/s = 1e12 B/s) as the datasheets print them. Memory is not: the "80 GB" of an H100 or A100 is
+ * binary (HBM stacks come in GiB), so `memoryBytes` is the total the driver reports (nvidia-smi's "MiB" column,
+ * rocm-smi's "VRAM Total Memory (B)"), which is what vLLM multiplies by gpu_memory_utilization. Prices are representative on-demand list prices of
  * specialty GPU clouds; they vary by provider and contract, so config can override them.
  */
 export interface HardwareProfile {
   name: string;
-  /** Device memory in bytes. */
+  /** Device memory in bytes, as the driver reports it (the total vLLM sizes its KV pool from). */
   memoryBytes: number;
   /** Peak memory bandwidth in bytes per second. */
   memoryBandwidthBytesPerS: number;
@@ -23,12 +25,15 @@ export interface HardwareProfile {
   source: string;
 }
 
+/** One mebibyte: drivers report device memory in MiB. */
+const MIB = 1024 ** 2;
+
 const PRICE_SOURCE = "Mercatus cloud GPU pricing guide, May 2026; pricegpu H100 vs A100, early 2026";
 
 export const HARDWARE_CATALOG: Readonly<Record<string, HardwareProfile>> = Object.freeze({
   "H100-SXM-80GB": {
     name: "H100-SXM-80GB",
-    memoryBytes: 80e9,
+    memoryBytes: 81_559 * MIB, // nvidia-smi: 81559MiB
     memoryBandwidthBytesPerS: 3.35e12,
     peakFlops: { bf16: 989e12, fp8: 1979e12 },
     interconnectBytesPerS: 450e9, // NVLink 4, 900 GB/s bidirectional
@@ -37,7 +42,7 @@ export const HARDWARE_CATALOG: Readonly<Record<string, HardwareProfile>> = Objec
   },
   "H100-PCIe-80GB": {
     name: "H100-PCIe-80GB",
-    memoryBytes: 80e9,
+    memoryBytes: 81_559 * MIB, // nvidia-smi: 81559MiB
     memoryBandwidthBytesPerS: 2.0e12,
     peakFlops: { bf16: 756e12, fp8: 1513e12 },
     interconnectBytesPerS: 64e9, // PCIe Gen5 x16 (an NVLink bridge joins pairs only)
@@ -46,7 +51,7 @@ export const HARDWARE_CATALOG: Readonly<Record<string, HardwareProfile>> = Objec
   },
   "H200-SXM-141GB": {
     name: "H200-SXM-141GB",
-    memoryBytes: 141e9,
+    memoryBytes: 143_771 * MIB, // nvidia-smi: 143771MiB
     memoryBandwidthBytesPerS: 4.8e12,
     peakFlops: { bf16: 989e12, fp8: 1979e12 },
     interconnectBytesPerS: 450e9, // NVLink 4, 900 GB/s bidirectional
@@ -55,7 +60,7 @@ export const HARDWARE_CATALOG: Readonly<Record<string, HardwareProfile>> = Objec
   },
   "A100-80GB": {
     name: "A100-80GB",
-    memoryBytes: 80e9,
+    memoryBytes: 81_920 * MIB, // nvidia-smi: 81920MiB
     memoryBandwidthBytesPerS: 2.039e12,
     peakFlops: { bf16: 312e12 },
     interconnectBytesPerS: 300e9, // NVLink 3, 600 GB/s bidirectional
@@ -64,7 +69,7 @@ export const HARDWARE_CATALOG: Readonly<Record<string, HardwareProfile>> = Objec
   },
   "A100-40GB": {
     name: "A100-40GB",
-    memoryBytes: 40e9,
+    memoryBytes: 40_960 * MIB, // nvidia-smi: 40960MiB
     memoryBandwidthBytesPerS: 1.555e12,
     peakFlops: { bf16: 312e12 },
     interconnectBytesPerS: 300e9, // NVLink 3, 600 GB/s bidirectional
@@ -73,7 +78,7 @@ export const HARDWARE_CATALOG: Readonly<Record<string, HardwareProfile>> = Objec
   },
   L4: {
     name: "L4",
-    memoryBytes: 24e9,
+    memoryBytes: 23_034 * MIB, // nvidia-smi: 23034MiB
     memoryBandwidthBytesPerS: 0.3e12,
     peakFlops: { bf16: 121e12, fp8: 242e12 },
     interconnectBytesPerS: 32e9, // PCIe Gen4 x16, no NVLink
@@ -82,7 +87,7 @@ export const HARDWARE_CATALOG: Readonly<Record<string, HardwareProfile>> = Objec
   },
   A10: {
     name: "A10",
-    memoryBytes: 24e9,
+    memoryBytes: 23_028 * MIB, // nvidia-smi: 23028MiB
     memoryBandwidthBytesPerS: 0.6e12,
     peakFlops: { bf16: 125e12 },
     interconnectBytesPerS: 32e9, // PCIe Gen4 x16
@@ -91,7 +96,7 @@ export const HARDWARE_CATALOG: Readonly<Record<string, HardwareProfile>> = Objec
   },
   MI300X: {
     name: "MI300X",
-    memoryBytes: 192e9,
+    memoryBytes: 196_592 * MIB, // rocm-smi: 206141652992 B, 192 GiB
     memoryBandwidthBytesPerS: 5.3e12,
     peakFlops: { bf16: 1307e12, fp8: 2615e12 },
     interconnectBytesPerS: 448e9, // Infinity Fabric, 896 GB/s aggregate bidirectional

@@ -152,7 +152,7 @@ describe("attention terms", () => {
 });
 
 describe("memory plan", () => {
-  it("Llama-3.1-8B on one H100: (72e9 - 16.06e9 - 2e9) / (16 x 131072) blocks", () => {
+  it("Llama-3.1-8B on one H100: (81,559 MiB x 0.9 - 16.06e9 - 2e9) / (16 x 131072) blocks", () => {
     const plan = planMemory({
       hardware: H100,
       model: LLAMA_8B,
@@ -161,7 +161,7 @@ describe("memory plan", () => {
       tensorParallel: 1,
       engine: TEST_ENGINE,
     });
-    expect(plan.kvBlocksTotal).toBe(Math.floor((80e9 * 0.9 - 16.06e9 - 2e9) / (16 * 131_072)));
+    expect(plan.kvBlocksTotal).toBe(Math.floor((81_559 * 1024 ** 2 * 0.9 - 16.06e9 - 2e9) / (16 * 131_072)));
     expect(plan.maxTokensInKv).toBe(plan.kvBlocksTotal * 16);
   });
 
@@ -176,5 +176,19 @@ describe("memory plan", () => {
       engine: TEST_ENGINE,
     };
     expect(() => planMemory(input)).toThrow(/Llama-3\.1-70B.*L4.*tensor parallel 1.*does not fit/);
+  });
+
+  it("refuses weights that fit but leave less than one block after the activation reserve", () => {
+    // 16.06e9 B of weights in 18e9 x 0.9 = 16.2e9 B usable: they fit, but the 2e9 B reserve leaves nothing.
+    const tight = { ...L4, name: "tight-18GB", memoryBytes: 18e9 };
+    const input = {
+      hardware: tight,
+      model: LLAMA_8B,
+      precision: "bf16" as const,
+      kvCacheDtype: "bf16" as const,
+      tensorParallel: 1,
+      engine: TEST_ENGINE,
+    };
+    expect(() => planMemory(input)).toThrow(/tight-18GB.*leaves no room for the KV cache/);
   });
 });

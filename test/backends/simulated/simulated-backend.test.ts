@@ -222,7 +222,7 @@ describe("construction and lifecycle", () => {
   it("fits Llama-3.1-70B with TP 4 on H100s, each GPU holding a quarter", () => {
     const seventy = MODEL_CATALOG["Llama-3.1-70B"] as ModelProfile;
     const { backend } = makeBackend({ model: seventy, tensorParallel: 4 });
-    const perGpuPool = 80e9 * 0.9 - 141.2e9 / 4 - 2e9;
+    const perGpuPool = 81_559 * 1024 ** 2 * 0.9 - 141.2e9 / 4 - 2e9; // nvidia-smi reports 81,559 MiB
     expect(backend.capacity().kvBlocksTotal).toBe(Math.floor(perGpuPool / ((16 * 327_680) / 4)));
   });
 
